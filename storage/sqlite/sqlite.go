@@ -1,0 +1,166 @@
+// Package sqlite is Ward's embedded storage.Backend: one SQLite database
+// file, ward.db, under a data directory, driven through database/sql by the
+// pure-Go modernc.org/sqlite driver.
+//
+// The database runs in WAL mode with synchronous=FULL, so a Write that has
+// returned without error survives a crash of the process, the operating
+// system or the machine, as far as the disk honours fsync. All writes go
+// through one connection, so they are serialized in this process; reads use
+// a small pool of read-only connections and never wait for the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/ward-fhir/ward/storage"
+)
+
+// FileName is the name of the database file inside the data directory.
+const FileName = "ward.db"
+
+// Store is a storage.Backend on one SQLite database file. It is safe for
+// concurrent use.
+type Store struct {
+	path   string
+	writer *sql.DB // one connection, so writes are serialized
+	reader *sql.DB // read-only connections
+}
+
+var _ storage.Backend = (*Store)(nil)
+
+type config struct {
+	readConnections int
+	busyTimeout     time.Duration
+}
+
+// Option changes how Open sets up a Store.
+type Option func(*config)
+
+// WithReadConnections sets the maximum number of read-only connections
+// (default 4). Values below 1 are treated as 1.
+func WithReadConnections(n int) Option {
+	return func(c *config) { c.readConnections = max(n, 1) }
+}
+
+// WithBusyTimeout sets how long a statement waits for a lock that another
+// process holds on the database file before it fails (default 5s). Writers
+// in this process queue for the one write connection instead and are bound
+// only by their context.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(c *config) { c.busyTimeout = d }
+}
+
+// Open opens, or creates, the database file ward.db in dir and migrates its
+// schema to the current version. It creates dir with mode 0o700 when it is
+// missing. ctx bounds only the opening and the migration.
+func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	cfg := config{readConnections: 4, busyTimeout: 5 * time.Second}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+
+	if dir == "" {
+		return nil, errors.New("sqlite: open: data directory is empty")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create data directory %q: %w", dir, err)
+	}
+	path, err := filepath.Abs(filepath.Join(dir, FileName))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: resolve database path in %q: %w", dir, err)
+	}
+
+	writer, err := sql.Open("sqlite", dataSourceName(path, cfg, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxIdleTime(0)
+	writer.SetConnMaxLifetime(0)
+
+	// The schema must exist before a reader looks at it, and the first
+	// connection also switches the file to WAL mode.
+	if err := migrate(ctx, writer); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+
+	reader, err := sql.Open("sqlite", dataSourceName(path, cfg, true))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	reader.SetMaxOpenConns(cfg.readConnections)
+	reader.SetMaxIdleConns(cfg.readConnections)
+
+	s := &Store{path: path, writer: writer, reader: reader}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dataSourceName builds the driver's DSN. Every connection gets the same
+// pragmas because database/sql may open a new connection at any time.
+func dataSourceName(path string, cfg config, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL syncs the WAL on every commit; NORMAL, the usual WAL choice, may
+	// lose the last commits on power loss, which an acknowledged clinical
+	// write must not.
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(0)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// IMMEDIATE takes the write lock at BEGIN, so a write transaction
+		// never fails halfway when upgrading a read lock.
+		q.Set("_txlock", "immediate")
+	}
+
+	// A file: URI with an escaped path keeps a '?' or '#' in the directory
+	// name from being read as the start of the parameters.
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Path returns the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that both the write and the read connections can reach the
+// database file.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping writer %s: %w", s.path, err)
+	}
+	var one int
+	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping reader %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Close closes the connections. Queries in progress finish first, on their
+// own connections. Other methods called after Close fail; a second Close
+// returns nil.
+func (s *Store) Close() error {
+	rerr := s.reader.Close()
+	werr := s.writer.Close()
+	if err := errors.Join(rerr, werr); err != nil {
+		return fmt.Errorf("sqlite: close %s: %w", s.path, err)
+	}
+	return nil
+}
