@@ -156,8 +156,12 @@ func TestLookupElement(t *testing.T) {
 		}, "", true, false},
 		{"Questionnaire.item.item", 0, "*", nil, "#Questionnaire.item", false, false},
 		{"Bundle.entry.resource", 0, "1", []string{"Resource"}, "", true, false},
-		// R4 4.0.1 types outcome as Resource; Medplum narrows it to OperationOutcome.
-		{"Bundle.entry.response.outcome", 0, "1", []string{"OperationOutcome"}, "", true, false},
+		// Medplum narrows outcome to OperationOutcome; the generator restores R4.
+		{"Bundle.entry.response.outcome", 0, "1", []string{"Resource"}, "", true, false},
+		{"EvidenceVariable.characteristic", 1, "*", []string{"BackboneElement"}, "", true, false},
+		{"EvidenceVariable.characteristic.definition[x]", 1, "1", []string{
+			"Reference", "canonical", "CodeableConcept", "Expression", "DataRequirement", "TriggerDefinition",
+		}, "", true, false},
 		{"HumanName.given", 0, "*", []string{"string"}, "", true, false},
 		{"Element.id", 0, "1", []string{"string"}, "", false, false},
 		{"Extension.url", 1, "1", []string{"uri"}, "", false, false},
@@ -198,6 +202,9 @@ func TestLookupElement(t *testing.T) {
 	for _, path := range []string{
 		"Observation.valueQuantity",       // typed choice names are not snapshot paths
 		"DeviceDefinition.classification", // R5 element that Medplum adds
+		"Meta.project",                    // Medplum's own Meta element
+		"ResearchStudy.recruitment",
+		"EvidenceVariable.characteristic.definitionReference",
 		"SubscriptionStatus.status",
 		"Patient.nope",
 		"",
@@ -215,6 +222,7 @@ func TestReferenceTargets(t *testing.T) {
 		// Medplum adds its Bot and ClientApplication here; the generator drops them.
 		"AuditEvent.agent.who":      {"PractitionerRole", "Practitioner", "Organization", "Device", "Patient", "RelatedPerson"},
 		"Questionnaire.derivedFrom": {"Questionnaire"},
+		"ResearchStudy.site":        {"Location"},
 	}
 	for path, want := range cases {
 		el, ok := LookupElement(path)
@@ -319,10 +327,9 @@ func walkElements(t *testing.T, path string, visit func(Element)) {
 
 func TestSearchParameters(t *testing.T) {
 	all := SearchParameters()
-	// search-parameters.json of R4 4.0.1 has 1378 entries; Medplum's
-	// DeviceDefinition-classification (from R5) makes 1378 in the package
-	// and is left out.
-	if got, want := len(all), 1377; got != want {
+	// R4 4.0.1 defines 1375; Medplum's package adds three that the
+	// generator removes.
+	if got, want := len(all), 1375; got != want {
 		t.Errorf("len(SearchParameters()) = %d, want %d", got, want)
 	}
 	if !sort.SliceIsSorted(all, func(i, j int) bool { return all[i].URL < all[j].URL }) {
@@ -425,7 +432,7 @@ func TestPatientCompartment(t *testing.T) {
 		"Observation":        {"subject", "performer"},
 		"Patient":            {"link"},
 		"AllergyIntolerance": {"patient", "recorder", "asserter"},
-		"Encounter":          {"subject"},
+		"Encounter":          {"patient"},
 		"Coverage":           {"policy-holder", "subscriber", "beneficiary", "payor"},
 	}
 	for rt, want := range cases {
@@ -433,7 +440,7 @@ func TestPatientCompartment(t *testing.T) {
 			t.Errorf("PatientCompartment()[%s] = %v, want %v", rt, got, want)
 		}
 	}
-	for _, rt := range []string{"Practitioner", "Organization", "Medication", "Binary"} {
+	for _, rt := range []string{"Practitioner", "Organization", "Medication", "Binary", "Task"} {
 		if got, ok := comp[rt]; ok {
 			t.Errorf("PatientCompartment()[%s] = %v, want absent", rt, got)
 		}
@@ -465,4 +472,23 @@ func TestConcurrentFirstUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestSearchParametersLeaveOutMedplumAdditions(t *testing.T) {
+	if p, ok := SearchParametersFor("DetectedIssue")["status"]; ok {
+		t.Errorf("DetectedIssue has search parameter status (%s), which R4 lacks", p.URL)
+	}
+	if p, ok := SearchParametersFor("ServiceRequest")["order-detail"]; ok {
+		t.Errorf("ServiceRequest has search parameter order-detail (%s), which R4 lacks", p.URL)
+	}
+
+	patient := SearchParametersFor("Encounter")["patient"]
+	if patient.ID != "clinical-patient" || !slices.Equal(patient.Target, []string{"Patient", "Group"}) {
+		t.Errorf("Encounter patient = %s with targets %v, want clinical-patient with Patient, Group", patient.ID, patient.Target)
+	}
+
+	valueQuantity := SearchParametersFor("Observation")["value-quantity"]
+	if want := "(Observation.value.ofType(Quantity)) | (Observation.value.ofType(SampledData))"; valueQuantity.Expression != want {
+		t.Errorf("Observation value-quantity expression = %q, want the ofType form %q", valueQuantity.Expression, want)
+	}
 }

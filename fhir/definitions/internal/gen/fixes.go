@@ -12,6 +12,7 @@ type expressionFix struct {
 }
 
 // expressionFixes maps a SearchParameter id to the fix of its expression.
-// Expressions are otherwise kept exactly as the R4 4.0.1 specification
-// publishes them.
+// Expressions are otherwise kept exactly as the source ships them, which is
+// the R4 4.0.1 text apart from the ofType rewrites described in
+// corrections.go.
 var expressionFixes = map[string]expressionFix{}

@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -49,11 +49,11 @@ func generate(src *source) (generated, error) {
 	if err != nil {
 		return nil, err
 	}
-	params, err := buildSearchParameters(src, types)
+	params, err := buildSearchParameters(src, known)
 	if err != nil {
 		return nil, err
 	}
-	compartment, err := buildCompartment(src, known)
+	compartment, err := buildCompartment(src, known, params)
 	if err != nil {
 		return nil, err
 	}
@@ -75,9 +75,11 @@ func generate(src *source) (generated, error) {
 }
 
 // structureDefinitions decodes the StructureDefinitions of both profile
-// bundles, leaving out logical models and those of other FHIR versions.
+// bundles, leaving out logical models and removedTypes.
 func structureDefinitions(src *source) ([]structureDefinition, error) {
 	var defs []structureDefinition
+	removedSeen := map[string]bool{}
+
 	for _, b := range []bundle{src.types, src.resources} {
 		for _, entry := range b.Entry {
 			var head struct {
@@ -94,20 +96,45 @@ func structureDefinitions(src *source) ([]structureDefinition, error) {
 			if err := json.Unmarshal(entry.Resource, &sd); err != nil {
 				return nil, fmt.Errorf("decode StructureDefinition: %w", err)
 			}
+			// MetadataResource is the only logical model in R4; it is a
+			// pattern for documentation, not a type that instances have.
 			if sd.Kind == "logical" {
 				continue
 			}
-			if sd.FHIRVersion != r4Version {
-				fmt.Fprintf(os.Stderr, "gen: skipping StructureDefinition %s: fhirVersion %s is not %s\n", sd.Name, sd.FHIRVersion, r4Version)
+			if _, ok := removedTypes[sd.Name]; ok {
+				removedSeen[sd.Name] = true
 				continue
+			}
+			if sd.FHIRVersion != r4Version {
+				return nil, fmt.Errorf("StructureDefinition %s has fhirVersion %s, not %s; review it and list it in removedTypes", sd.Name, sd.FHIRVersion, r4Version)
 			}
 			defs = append(defs, sd)
 		}
 	}
+
+	if err := checkAllSeen("removedTypes", removedTypes, removedSeen); err != nil {
+		return nil, err
+	}
 	return defs, nil
 }
 
-// buildTypes returns the types sorted by name and the set of their names.
+// checkAllSeen fails when a correction table has an entry that matched
+// nothing in the source.
+func checkAllSeen[V any](table string, entries map[string]V, seen map[string]bool) error {
+	var missing []string
+	for key := range entries {
+		if !seen[key] {
+			missing = append(missing, key)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("%s entries %v match nothing in the source; remove or update them", table, missing)
+	}
+	return nil
+}
+
+// buildTypes returns the types sorted by name and a map from name to type.
 func buildTypes(defs []structureDefinition) ([]format.Type, map[string]format.Type) {
 	known := map[string]format.Type{}
 	var types []format.Type
@@ -128,7 +155,14 @@ func buildTypes(defs []structureDefinition) ([]format.Type, map[string]format.Ty
 
 func buildElements(defs []structureDefinition, known map[string]format.Type) (format.Elements, error) {
 	out := format.Elements{}
-	excludedSeen := map[string]bool{}
+	removedSeen := map[string]bool{}
+	changedSeen := map[string]bool{}
+	insertedSeen := map[string]bool{}
+
+	insertAfter := map[string]elementInsertion{}
+	for _, ins := range insertedElements {
+		insertAfter[ins.After] = ins
+	}
 
 	for _, sd := range defs {
 		var list []format.Element
@@ -136,38 +170,57 @@ func buildElements(defs []structureDefinition, known map[string]format.Type) (fo
 			if ed.SliceName != "" {
 				return nil, fmt.Errorf("%s: element %s has slice %q; the core definitions are not expected to slice", sd.Name, ed.Path, ed.SliceName)
 			}
-			if excluded := excludedPrefix(ed.Path); excluded != "" {
-				excludedSeen[excluded] = true
+			if removed := removedPrefix(ed.Path); removed != "" {
+				removedSeen[removed] = true
 				continue
 			}
 
-			el, err := convertElement(sd, ed, known)
+			el, err := convertElement(sd, ed)
 			if err != nil {
 				return nil, err
 			}
+			if change, ok := changedElements[el.Path]; ok {
+				if !reflect.DeepEqual(el, change.From) {
+					return nil, fmt.Errorf("changedElements[%s] expects %+v but the source has %+v", el.Path, change.From, el)
+				}
+				el = change.To
+				changedSeen[el.Path] = true
+			}
 			list = append(list, el)
+
+			if ins, ok := insertAfter[el.Path]; ok {
+				list = append(list, ins.Elements...)
+				insertedSeen[el.Path] = true
+			}
 		}
 		out[sd.Name] = list
 	}
 
-	for path, reason := range excludedElements {
-		if !excludedSeen[path] {
-			return nil, fmt.Errorf("excluded element %s (%s) is not in the source; remove it from excludedElements", path, reason)
-		}
+	if err := checkAllSeen("removedElements", removedElements, removedSeen); err != nil {
+		return nil, err
+	}
+	if err := checkAllSeen("changedElements", changedElements, changedSeen); err != nil {
+		return nil, err
+	}
+	if err := checkAllSeen("insertedElements", insertAfter, insertedSeen); err != nil {
+		return nil, err
+	}
+	if err := checkElements(out, known); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func excludedPrefix(path string) string {
-	for excluded := range excludedElements {
-		if path == excluded || strings.HasPrefix(path, excluded+".") {
-			return excluded
+func removedPrefix(path string) string {
+	for removed := range removedElements {
+		if path == removed || strings.HasPrefix(path, removed+".") {
+			return removed
 		}
 	}
 	return ""
 }
 
-func convertElement(sd structureDefinition, ed elementDefinition, known map[string]format.Type) (format.Element, error) {
+func convertElement(sd structureDefinition, ed elementDefinition) (format.Element, error) {
 	// A constraint profile such as SimpleQuantity writes its paths with the
 	// constrained type's name. Renaming them keeps them apart from that
 	// type's own elements.
@@ -213,48 +266,54 @@ func convertElement(sd structureDefinition, ed elementDefinition, known map[stri
 				return format.Element{}, fmt.Errorf("%s: no FHIR type for system type %s", path, t.Code)
 			}
 		}
-		if _, ok := known[ref.Code]; !ok {
-			return format.Element{}, fmt.Errorf("%s: unknown type code %q", path, ref.Code)
-		}
-
-		var err error
-		if ref.TargetProfiles, err = profileNames(path, t.TargetProfile, known, true); err != nil {
-			return format.Element{}, err
-		}
-		if ref.Profiles, err = profileNames(path, t.Profile, known, false); err != nil {
-			return format.Element{}, err
-		}
+		ref.TargetProfiles = profileNames(t.TargetProfile)
+		ref.Profiles = profileNames(t.Profile)
 		el.Types = append(el.Types, ref)
 	}
 	return el, nil
 }
 
-// profileNames turns profile URLs into type names. URLs outside the HL7 core
-// are dropped when dropForeign is set and rejected otherwise.
-func profileNames(path string, urls []string, known map[string]format.Type, dropForeign bool) ([]string, error) {
+// profileNames turns HL7 core profile URLs into type names and keeps other
+// URLs whole, for checkElements to reject unless a correction removed them.
+func profileNames(urls []string) []string {
 	var names []string
 	for _, u := range urls {
-		name, ok := strings.CutPrefix(u, hl7CorePrefix)
-		if !ok {
-			if dropForeign {
-				fmt.Fprintf(os.Stderr, "gen: %s: dropping profile %s outside the HL7 core\n", path, u)
-				continue
-			}
-			return nil, fmt.Errorf("%s: profile %s is outside the HL7 core", path, u)
-		}
-		if _, ok := known[name]; !ok {
-			return nil, fmt.Errorf("%s: profile %s names no known type", path, u)
-		}
-		names = append(names, name)
+		names = append(names, strings.TrimPrefix(u, hl7CorePrefix))
 	}
-	return names, nil
+	return names
 }
 
-func buildSearchParameters(src *source, types []format.Type) (format.SearchParameters, error) {
-	known := map[string]format.Type{}
-	for _, t := range types {
-		known[t.Name] = t
+// checkElements makes sure every type code, profile and target names a
+// known type, and every contentReference a known element.
+func checkElements(elements format.Elements, known map[string]format.Type) error {
+	paths := map[string]bool{}
+	for _, list := range elements {
+		for _, el := range list {
+			paths[el.Path] = true
+		}
 	}
+
+	for _, list := range elements {
+		for _, el := range list {
+			if el.ContentReference != "" && !paths[strings.TrimPrefix(el.ContentReference, "#")] {
+				return fmt.Errorf("%s: contentReference %s names no element", el.Path, el.ContentReference)
+			}
+			for _, t := range el.Types {
+				names := slices.Concat([]string{t.Code}, t.TargetProfiles, t.Profiles)
+				for _, name := range names {
+					if _, ok := known[name]; !ok {
+						return fmt.Errorf("%s: type %q is not an R4 type", el.Path, name)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func buildSearchParameters(src *source, known map[string]format.Type) (format.SearchParameters, error) {
+	removedSeen := map[string]bool{}
+	targetsSeen := map[string]bool{}
 	fixesSeen := map[string]bool{}
 
 	var params format.SearchParameters
@@ -266,9 +325,12 @@ func buildSearchParameters(src *source, types []format.Type) (format.SearchParam
 		if sp.ResourceType != "SearchParameter" {
 			return nil, fmt.Errorf("search parameter bundle contains a %s", sp.ResourceType)
 		}
-		if sp.Version != r4Version {
-			fmt.Fprintf(os.Stderr, "gen: skipping SearchParameter %s: version %s is not %s\n", sp.ID, sp.Version, r4Version)
+		if _, ok := removedSearchParameters[sp.ID]; ok {
+			removedSeen[sp.ID] = true
 			continue
+		}
+		if sp.Version != r4Version {
+			return nil, fmt.Errorf("SearchParameter %s has version %s, not %s; review it and list it in removedSearchParameters", sp.ID, sp.Version, r4Version)
 		}
 
 		p := format.SearchParameter{
@@ -290,29 +352,42 @@ func buildSearchParameters(src *source, types []format.Type) (format.SearchParam
 		for _, c := range sp.Component {
 			p.Components = append(p.Components, format.SearchComponent{Definition: c.Definition, Expression: c.Expression})
 		}
-		for _, name := range slices.Concat(p.Base, p.Target) {
-			if t, ok := known[name]; !ok || t.Kind != format.KindResource {
-				return nil, fmt.Errorf("SearchParameter %s names %q, which is not a resource type", p.ID, name)
-			}
-		}
 
+		if change, ok := changedSearchTargets[p.ID]; ok {
+			if !slices.Equal(p.Target, change.From) {
+				return nil, fmt.Errorf("changedSearchTargets[%s] expects %v but the source has %v", p.ID, change.From, p.Target)
+			}
+			p.Target = change.To
+			targetsSeen[p.ID] = true
+		}
 		if fix, ok := expressionFixes[p.ID]; ok {
 			if p.Expression != fix.From {
-				return nil, fmt.Errorf("SearchParameter %s: fix expects expression %q but the source has %q", p.ID, fix.From, p.Expression)
+				return nil, fmt.Errorf("expressionFixes[%s] expects %q but the source has %q", p.ID, fix.From, p.Expression)
 			}
 			p.Expression = fix.To
 			fixesSeen[p.ID] = true
 		}
+
+		for _, name := range slices.Concat(p.Base, p.Target) {
+			if t, ok := known[name]; !ok || t.Kind != format.KindResource {
+				return nil, fmt.Errorf("SearchParameter %s names %q, which is not an R4 resource type", p.ID, name)
+			}
+		}
 		params = append(params, p)
 	}
 
-	for id := range expressionFixes {
-		if !fixesSeen[id] {
-			return nil, fmt.Errorf("expression fix for SearchParameter %s matches no parameter in the source", id)
-		}
+	if err := checkAllSeen("removedSearchParameters", removedSearchParameters, removedSeen); err != nil {
+		return nil, err
 	}
+	if err := checkAllSeen("changedSearchTargets", changedSearchTargets, targetsSeen); err != nil {
+		return nil, err
+	}
+	if err := checkAllSeen("expressionFixes", expressionFixes, fixesSeen); err != nil {
+		return nil, err
+	}
+
 	sort.Slice(params, func(i, j int) bool { return params[i].URL < params[j].URL })
-	if err := checkUniqueCodes(params, types); err != nil {
+	if err := checkUniqueCodes(params, known); err != nil {
 		return nil, err
 	}
 	return params, nil
@@ -320,21 +395,14 @@ func buildSearchParameters(src *source, types []format.Type) (format.SearchParam
 
 // checkUniqueCodes makes sure no resource type has two parameters with the
 // same code, so package definitions can key them by code.
-func checkUniqueCodes(params format.SearchParameters, types []format.Type) error {
-	byType := map[string]map[string]string{}
-	for _, t := range types {
-		if t.Kind == format.KindResource {
-			byType[t.Name] = map[string]string{}
+func checkUniqueCodes(params format.SearchParameters, known map[string]format.Type) error {
+	for resourceType, t := range known {
+		if t.Kind != format.KindResource {
+			continue
 		}
-	}
-	base := map[string]string{}
-	for _, t := range types {
-		base[t.Name] = t.Base
-	}
-
-	for _, p := range params {
-		for resourceType, codes := range byType {
-			if !appliesTo(p.Base, resourceType, base) {
+		codes := map[string]string{}
+		for _, p := range params {
+			if !appliesTo(p.Base, resourceType, known) {
 				continue
 			}
 			if other, dup := codes[p.Code]; dup {
@@ -348,8 +416,8 @@ func checkUniqueCodes(params format.SearchParameters, types []format.Type) error
 
 // appliesTo reports whether a parameter with the given bases applies to
 // resourceType directly or through one of its ancestors.
-func appliesTo(bases []string, resourceType string, base map[string]string) bool {
-	for t := resourceType; t != ""; t = base[t] {
+func appliesTo(bases []string, resourceType string, known map[string]format.Type) bool {
+	for t := resourceType; t != ""; t = known[t].Base {
 		if slices.Contains(bases, t) {
 			return true
 		}
@@ -357,18 +425,48 @@ func appliesTo(bases []string, resourceType string, base map[string]string) bool
 	return false
 }
 
-func buildCompartment(src *source, known map[string]format.Type) (format.PatientCompartment, error) {
+func buildCompartment(src *source, known map[string]format.Type, params format.SearchParameters) (format.PatientCompartment, error) {
+	changedSeen := map[string]bool{}
 	out := format.PatientCompartment{}
+
 	for _, r := range src.compartment.Resource {
 		if t, ok := known[r.Code]; !ok || t.Kind != format.KindResource {
-			return nil, fmt.Errorf("Patient compartment lists %q, which is not a resource type", r.Code)
+			return nil, fmt.Errorf("Patient compartment lists %q, which is not an R4 resource type", r.Code)
 		}
+
+		codes := r.Param
+		if change, ok := changedCompartment[r.Code]; ok {
+			if !slices.Equal(codes, change.From) {
+				return nil, fmt.Errorf("changedCompartment[%s] expects %v but the source has %v", r.Code, change.From, codes)
+			}
+			codes = change.To
+			changedSeen[r.Code] = true
+		}
+
 		// A resource type without params is listed only to say it is never
 		// in the compartment.
-		if len(r.Param) == 0 {
+		if len(codes) == 0 {
 			continue
 		}
-		out[r.Code] = r.Param
+		for _, code := range codes {
+			if !hasParameter(params, r.Code, code, known) {
+				return nil, fmt.Errorf("Patient compartment places %s by %q, which is not a search parameter of %s", r.Code, code, r.Code)
+			}
+		}
+		out[r.Code] = codes
+	}
+
+	if err := checkAllSeen("changedCompartment", changedCompartment, changedSeen); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+func hasParameter(params format.SearchParameters, resourceType, code string, known map[string]format.Type) bool {
+	for _, p := range params {
+		if p.Code == code && appliesTo(p.Base, resourceType, known) {
+			return true
+		}
+	}
+	return false
 }

