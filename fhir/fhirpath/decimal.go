@@ -14,6 +14,9 @@ import (
 type Decimal struct {
 	coef  big.Int
 	scale int32
+	// negativeZero makes a zero print as "-0.0"; lowBoundary() of a small
+	// negative number produces such a value.
+	negativeZero bool
 }
 
 // divisionScale is the minimum number of fraction digits kept by "/" when
@@ -117,7 +120,7 @@ func (d *Decimal) String() string {
 		s = strings.Repeat("0", n) + s
 	}
 	s = s[:len(s)-int(d.scale)] + "." + s[len(s)-int(d.scale):]
-	if neg {
+	if neg || (d.negativeZero && d.coef.Sign() == 0) {
 		s = "-" + s
 	}
 	return s

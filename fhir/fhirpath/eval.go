@@ -124,6 +124,12 @@ func (e *memberExpr) eval(c *evalContext, focus Collection) (Collection, error) 
 // n's type does not define is an error, as the specification treats it.
 func (e *memberExpr) child(n Node, out Collection) (Collection, error) {
 	m, ok := n.value.(map[string]any)
+	if ok && n.typ == typeInfoType {
+		if v, found := m[e.name].(string); found {
+			return append(out, newSystem(v)), nil
+		}
+		return out, nil
+	}
 	if !ok {
 		if n.ext != nil {
 			switch e.name {
@@ -137,11 +143,12 @@ func (e *memberExpr) child(n Node, out Collection) (Collection, error) {
 	}
 	if n.typ != "" {
 		if ti := lookupTypeInfo(childBase(n.typ, n.path)); ti != nil {
-			el := ti.byName[e.name]
-			if el == nil {
-				return nil, evalErrorf(e, "%s has no element named %q", n.typ, e.name)
+			// An element the type does not define yields nothing here; the
+			// static check reports such names where the type is certain.
+			if el := ti.byName[e.name]; el != nil {
+				return el.appendFrom(out, m), nil
 			}
-			return el.appendFrom(out, m), nil
+			return out, nil
 		}
 	}
 	return appendUntyped(out, m, e.name), nil

@@ -44,6 +44,13 @@ func appendDescendants(out Collection, n Node, depth int) Collection {
 // --- utility ---
 
 var utilityFunctions = map[string]*function{
+	"not": {impl: func(_ *evalContext, call *callExpr, input, _ Collection) (Collection, error) {
+		b, ok, err := singletonBoolean(call, input)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return boolResult(!b), nil
+	}},
 	"trace": {minArgs: 1, maxArgs: 2, impl: func(c *evalContext, call *callExpr, input, focus Collection) (Collection, error) {
 		name, _, err := stringArg(c, call, 0, focus)
 		if err != nil {
@@ -99,6 +106,10 @@ var utilityFunctions = map[string]*function{
 
 // --- types ---
 
+// typeInfoType is the type of the values type() returns, whose namespace
+// and name members are Strings.
+const typeInfoType = "System.SimpleTypeInfo"
+
 var typeFunctions = map[string]*function{
 	"is": {minArgs: 1, maxArgs: 1, typeArgument: true, impl: func(_ *evalContext, call *callExpr, input, _ Collection) (Collection, error) {
 		n, ok, err := singleInput(call, input)
@@ -127,7 +138,7 @@ var typeFunctions = map[string]*function{
 				name = inferredType(n)
 			}
 			info := map[string]any{"namespace": ns, "name": name}
-			out = append(out, Node{value: info, typ: "System.SimpleTypeInfo"})
+			out = append(out, Node{value: info, typ: typeInfoType})
 		}
 		return out, nil
 	}},
@@ -184,7 +195,7 @@ var fhirFunctions = map[string]*function{
 	"memberOf":          {minArgs: 1, maxArgs: 1, impl: unsupported},
 	"subsumes":          {minArgs: 1, maxArgs: 1, impl: unsupported},
 	"subsumedBy":        {minArgs: 1, maxArgs: 1, impl: unsupported},
-	"conformsTo":        {minArgs: 1, maxArgs: 1, impl: unsupported},
+	"conformsTo":        {minArgs: 1, maxArgs: 1, impl: conformsTo},
 	"elementDefinition": {impl: unsupported},
 	"slice":             {minArgs: 2, maxArgs: 2, impl: unsupported},
 	"checkModifiers":    {minArgs: 1, maxArgs: 1, impl: unsupported},
@@ -269,4 +280,27 @@ func findInBundle(bundle map[string]any, ref string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// baseProfilePrefix starts the canonical URL of each core R4 type's
+// StructureDefinition.
+const baseProfilePrefix = "http://hl7.org/fhir/StructureDefinition/"
+
+// conformsTo checks conformance to the StructureDefinition of a core
+// type, which holds exactly when the item is of that type. Other profiles
+// need a profile registry and report an error.
+func conformsTo(c *evalContext, call *callExpr, input, focus Collection) (Collection, error) {
+	url, ok, err := stringArg(c, call, 0, focus)
+	if err != nil || !ok {
+		return nil, err
+	}
+	typ, isCore := strings.CutPrefix(url, baseProfilePrefix)
+	if !isCore || !isKnownFHIRType(typ) {
+		return nil, &EvalError{Expr: call.String(), Msg: fmt.Sprintf("conformsTo(%q) is %v: only the core R4 StructureDefinitions are known", url, ErrUnsupported)}
+	}
+	n, ok, err := singleInput(call, input)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return boolResult(isSubtypeOf(n.typ, typ)), nil
 }

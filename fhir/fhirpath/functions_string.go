@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/url"
 	"regexp"
@@ -116,6 +117,9 @@ var stringFunctions = map[string]*function{
 		return re.MatchString(s), true, nil
 	}),
 	"replaceMatches": stringFunction(2, func(call *callExpr, s string, a []string) (any, bool, error) {
+		if a[0] == "" {
+			return s, true, nil
+		}
 		re, err := compileRegex(call, a[0])
 		if err != nil {
 			return nil, false, err
@@ -160,10 +164,14 @@ var stringFunctions = map[string]*function{
 	"escape": stringFunction(1, func(_ *callExpr, s string, a []string) (any, bool, error) {
 		switch a[0] {
 		case "html":
-			return html.EscapeString(s), true, nil
+			return htmlEscaper.Replace(s), true, nil
 		case "json":
-			b, _ := json.Marshal(s)
-			return string(b[1 : len(b)-1]), true, nil
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s)
+			out := strings.TrimSuffix(b.String(), "\n")
+			return out[1 : len(out)-1], true, nil
 		}
 		return nil, false, nil
 	}),
@@ -172,11 +180,8 @@ var stringFunctions = map[string]*function{
 		case "html":
 			return html.UnescapeString(s), true, nil
 		case "json":
-			var out string
-			if err := json.Unmarshal([]byte(`"`+s+`"`), &out); err != nil {
-				return nil, false, nil
-			}
-			return out, true, nil
+			out, ok := unescapeJSON(s)
+			return out, ok, nil
 		case "url":
 			out, err := url.QueryUnescape(s)
 			return out, err == nil, nil
@@ -277,4 +282,49 @@ func substring(c *evalContext, call *callExpr, input, focus Collection) (Collect
 		}
 	}
 	return Collection{newSystem(string(runes[start:end]))}, nil
+}
+
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
+
+// unescapeJSON resolves the backslash escapes of a JSON string body; an
+// unescaped quote is kept as it is.
+func unescapeJSON(s string) (string, bool) {
+	if !strings.Contains(s, `\`) {
+		return s, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch s[i] {
+		case '"', '\\', '/':
+			b.WriteByte(s[i])
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			if i+5 > len(s) {
+				return "", false
+			}
+			var r rune
+			if _, err := fmt.Sscanf(s[i+1:i+5], "%04x", &r); err != nil {
+				return "", false
+			}
+			b.WriteRune(r)
+			i += 4
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }

@@ -351,8 +351,8 @@ func comparablePrecision(p Precision) Precision {
 // they share but differ in precision, so that the order is unknown.
 func compareDateTimes(a, b DateTime) (cmp int, ok bool) {
 	if a.HasZone != b.HasZone && a.Precision >= PrecisionHour && b.Precision >= PrecisionHour {
-		// A value without a zone is read in UTC, the engine's default zone.
-		a.HasZone, b.HasZone = true, true
+		// Without a zone the instant is unknown, so the order is too.
+		return 0, false
 	}
 	a, b = a.normalized(), b.normalized()
 	pa, pb := comparablePrecision(a.Precision), comparablePrecision(b.Precision)
