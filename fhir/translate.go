@@ -1,0 +1,227 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// parseIssue translates a problem that jsonformat's parser returned: the JSON
+// does not fit the R4 types.
+func parseIssue(object map[string]any, p jsonformatProblem) Issue {
+	issue := Issue{Severity: "error"}
+	loc := locate(object, p.Path)
+
+	switch {
+	case p.Details == "unknown field":
+		key, _ := keyInDiagnostics(p)
+		issue.Code = "structure"
+		issue.Expression = expressionList(locate(object, p.Path+"."+key).expression)
+		issue.Diagnostics = fmt.Sprintf("unknown element %q in %s", key, loc.expression)
+
+	case strings.HasPrefix(p.Details, "cannot accept multiple values for "):
+		key, _ := keyInDiagnostics(p)
+		parent, _ := loc.value.(map[string]any)
+		keys := append(choiceSiblings(parent, p), key)
+		sortStrings(keys)
+		element := locate(object, p.Path+"."+key).expression
+		element = strings.Split(element, ".ofType(")[0]
+		issue.Code = "structure"
+		issue.Expression = expressionList(element)
+		issue.Diagnostics = fmt.Sprintf("choice element %s[x] has more than one value (%s); it takes exactly one type", element, strings.Join(keys, ", "))
+
+	case p.Details == "expected array":
+		issue.Code = "structure"
+		issue.Expression = expressionList(loc.expression)
+		issue.Diagnostics = fmt.Sprintf("%s repeats (maximum cardinality *), so its value must be a JSON array, found %s", loc.expression, jsonKind(loc.value))
+
+	case p.Details == "invalid JSON":
+		issue.Code = "structure"
+		issue.Expression = expressionList(loc.expression)
+		if _, isArray := loc.value.([]any); isArray {
+			issue.Diagnostics = fmt.Sprintf("%s has maximum cardinality 1, so its value must not be a JSON array", loc.expression)
+		} else {
+			issue.Diagnostics = fmt.Sprintf("%s must be a JSON object, found %s", loc.expression, jsonKind(loc.value))
+		}
+
+	case strings.HasPrefix(p.Details, "array length mismatch"):
+		issue.Code = "structure"
+		issue.Expression = expressionList(loc.expression)
+		issue.Diagnostics = fmt.Sprintf("the arrays of values and of extensions (%s) of %s must have the same length: %s", loc.key, loc.expression, p.Details)
+
+	case p.Details == "unknown resource type":
+		issue.Code = "value"
+		container := trimLastStep(p.Path)
+		issue.Expression = expressionList(locate(object, container).expression)
+		issue.Diagnostics = fmt.Sprintf("resourceType %s is not an R4 resource type", p.Diagnostics)
+
+	case p.Details == `missing required field "resourceType"`:
+		issue.Code = "required"
+		issue.Expression = expressionList(loc.expression)
+		issue.Diagnostics = fmt.Sprintf(`missing "resourceType" in the resource at %s`, loc.expression)
+
+	case p.Details == "invalid resource type":
+		issue.Code = "value"
+		issue.Expression = expressionList(loc.expression)
+		issue.Diagnostics = fmt.Sprintf(`"resourceType" must be a string, found %s`, p.Diagnostics)
+
+	case p.Details == "code type mismatch":
+		issue.Code = "code-invalid"
+		issue.Expression = expressionList(loc.expression)
+		valueSet := valueSetURL(loc.message)
+		if valueSet == "" {
+			valueSet = strings.TrimPrefix(p.Diagnostics, fmt.Sprintf("%q is not a ", loc.value))
+		}
+		issue.Diagnostics = fmt.Sprintf("invalid value %s for code: not in the required value set %s", literal(loc.value, loc.found), valueSet)
+
+	case p.Details == "invalid reference":
+		issue.Code = "value"
+		issue.Expression = expressionList(loc.expression)
+		issue.Diagnostics = fmt.Sprintf("invalid reference at %s: %s", loc.expression, p.Diagnostics)
+
+	case isPrimitiveProblem(p.Details):
+		issue.Code = "value"
+		issue.Expression = expressionList(loc.expression)
+		typeName := primitiveTypeName(loc.message)
+		if typeName == "" {
+			typeName = primitiveFromDetails(p.Details)
+		}
+		issue.Diagnostics = fmt.Sprintf("invalid value %s for %s: %s", literal(loc.value, loc.found), typeName, explainPrimitive(typeName, loc.value))
+
+	default:
+		issue.Code = "invalid"
+		issue.Expression = expressionList(loc.expression)
+		issue.Diagnostics = joinDetails(p)
+	}
+	return issue
+}
+
+// validatorIssues translates the findings of jsonformat's validator. A
+// missing required element whose expression is in removed was taken out by
+// pruneProblems and is not reported.
+func validatorIssues(object map[string]any, problems []jsonformatProblem, removed []string) []Issue {
+	var issues []Issue
+	for _, p := range problems {
+		issue, keep := validatorIssue(object, p, removed)
+		if keep {
+			issues = append(issues, issue)
+		}
+	}
+	return issues
+}
+
+var missingFieldPattern = regexp.MustCompile(`^missing required field "([^"]+)"$`)
+
+func validatorIssue(object map[string]any, p jsonformatProblem, removed []string) (Issue, bool) {
+	issue := Issue{Severity: "error"}
+	loc := locate(object, p.Path)
+
+	if m := missingFieldPattern.FindStringSubmatch(p.Details); m != nil {
+		element := loc.expression + "." + m[1]
+		for _, r := range removed {
+			if r == element || strings.HasPrefix(r, element+".ofType(") {
+				return Issue{}, false
+			}
+		}
+		issue.Code = "required"
+		issue.Expression = []string{element}
+		issue.Diagnostics = fmt.Sprintf("missing required element %s (minimum cardinality 1)", element)
+		return issue, true
+	}
+
+	issue.Expression = expressionList(loc.expression)
+	switch {
+	case p.Type == "ReferenceTypeError" || strings.HasPrefix(p.Details, "invalid reference to a "):
+		issue.Code = "invalid"
+		reference := ""
+		if ref, ok := loc.value.(map[string]any); ok {
+			reference, _ = ref["reference"].(string)
+		}
+		// Details reads "invalid reference to a Medication resource, want Patient, Group".
+		target, allowed, _ := strings.Cut(strings.TrimPrefix(p.Details, "invalid reference to a "), " resource, want ")
+		issue.Diagnostics = fmt.Sprintf("reference %q points to a %s, but %s may only refer to %s", reference, target, loc.expression, allowed)
+
+	case strings.HasPrefix(p.Details, "string contains invalid characters: "):
+		issue.Code = "value"
+		issue.Diagnostics = fmt.Sprintf("invalid value %s for %s: contains the control character %s, which FHIR strings do not allow",
+			literal(loc.value, loc.found), typeNameOr(loc, "string"), strings.TrimPrefix(p.Details, "string contains invalid characters: "))
+
+	case p.Details == "string exceeds maximum size of 1 MB":
+		issue.Code = "value"
+		issue.Diagnostics = fmt.Sprintf("value of %s is longer than the 1 MB that FHIR allows for a string", loc.expression)
+
+	default:
+		// Formats of id, code, oid, uuid, uri and integer ranges.
+		issue.Code = "value"
+		typeName := typeNameOr(loc, primitiveFromDetails(p.Details))
+		issue.Diagnostics = fmt.Sprintf("invalid value %s for %s: %s", literal(loc.value, loc.found), typeName, explainPrimitive(typeName, loc.value))
+	}
+	return issue, true
+}
+
+func typeNameOr(loc location, fallback string) string {
+	if name := primitiveTypeName(loc.message); name != "" {
+		return name
+	}
+	return fallback
+}
+
+func isPrimitiveProblem(details string) bool {
+	return strings.HasPrefix(details, "expected ") || strings.HasPrefix(details, "invalid ") ||
+		strings.HasPrefix(details, "non-negative integer out of range")
+}
+
+// primitiveFromDetails reads the type out of messages such as "expected
+// date" and "invalid Id format".
+func primitiveFromDetails(details string) string {
+	switch details {
+	case "expected datetime":
+		return "dateTime"
+	case "expected positive integer", "invalid positive integer":
+		return "positiveInt"
+	case "invalid non-negative integer":
+		return "unsignedInt"
+	case "expected binary data":
+		return "base64Binary"
+	case "expected UTF-8 encoding":
+		return "string"
+	}
+	if strings.HasPrefix(details, "non-negative integer out of range") {
+		return "unsignedInt"
+	}
+	name := strings.TrimPrefix(strings.TrimPrefix(details, "expected "), "invalid ")
+	name = strings.TrimSuffix(name, " format")
+	return strings.ToLower(name)
+}
+
+// literal writes a value as JSON for a message, shortened.
+func literal(value any, found bool) string {
+	if !found {
+		return "(absent)"
+	}
+	if s, ok := value.(string); ok {
+		return strconv.Quote(truncate(s, 80))
+	}
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Sprintf("%v", value)
+	}
+	return truncate(string(raw), 80)
+}
+
+func joinDetails(p jsonformatProblem) string {
+	if p.Diagnostics == "" {
+		return p.Details
+	}
+	return p.Details + ": " + p.Diagnostics
+}
+
+// trimLastStep drops the last dotted step of a path.
+func trimLastStep(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return path
+}

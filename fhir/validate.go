@@ -1,0 +1,275 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// What jsonformat (google/fhir go v0.7.4, R4, NewUnmarshaller) rejects, as
+// measured by the cases in parse_test.go:
+//   - unknown elements, also in contained resources, Bundle entries and
+//     primitive extensions ("_birthDate": {"foo": 1});
+//   - a JSON array for an element of maximum cardinality 1, and a single
+//     value for a repeating element;
+//   - primitives of the wrong JSON kind or format: dates, dateTimes,
+//     instants and times (month 13, February 30, a time without zone),
+//     decimals written as strings, integers with a fraction or out of
+//     range, booleans as strings, invalid base64, codes outside a required
+//     value set (Patient.gender "xx");
+//   - formats checked after parsing: id, code, oid, uuid, uri and control
+//     characters in strings;
+//   - more than one type for a choice element (valueQuantity and
+//     valueString), and value and _value arrays of different lengths;
+//   - missing required elements (minimum cardinality 1), Extension.url
+//     among them;
+//   - relative references to a resource type that the element does not
+//     allow ("Patient/2" in Patient.managingOrganization).
+//
+// What it accepts, and Ward therefore checks here:
+//   - duplicate keys (scan.go);
+//   - element names with an upper-case first letter, which it folds to
+//     lower case ("Name" is read as "name");
+//   - null for a complex or repeating element, empty objects, empty arrays
+//     and empty strings, all of which FHIR JSON forbids;
+//   - extensions with both a value and nested extensions, or with neither
+//     (invariant ext-1);
+//   - contained resources: it parses them but its validator skips them, so
+//     required elements and formats in them go unchecked; Ward runs
+//     jsonformat on each one on its own, and checks dom-2 (no nested
+//     contained), dom-4 (no meta.versionId or meta.lastUpdated) and dom-5
+//     (no meta.security).
+//
+// What neither checks: the XHTML of Narrative.div (any string passes),
+// dom-3 (every contained resource is referenced), invariants written in
+// FHIRPath other than the above, bindings other than required codes bound
+// to enums, and absolute references or references with a malformed id
+// ("Organization/a b" passes).
+//
+// What jsonformat wrongly rejects: null placeholders in a primitive array
+// that has a matching _ array (["a", null] with [null, {"id": "x"}]), which
+// FHIR JSON allows.
+
+// validate runs jsonformat and Ward's own checks over a resource that has
+// passed the syntax, depth, duplicate-key and resourceType checks.
+func validate(body []byte, object map[string]any) []Issue {
+	issues := runJSONFormat(body, object)
+	root, _ := object["resourceType"].(string)
+	w := &structureWalker{jsonformatParsed: len(issues) == 0}
+	w.resource(object, root, false)
+	issues = append(issues, w.issues...)
+	return dedupeIssues(issues)
+}
+
+// structureWalker applies the checks that jsonformat lacks. Paths are kept
+// in jsonformat's JSON-key dialect so that locate can translate them.
+type structureWalker struct {
+	// jsonformatParsed is true when jsonformat parsed the whole resource,
+	// so its contained resources can be validated on their own.
+	jsonformatParsed bool
+	issues           []Issue
+}
+
+func (w *structureWalker) add(code, path, diagnostics string) {
+	w.issues = append(w.issues, Issue{
+		Severity:    "error",
+		Code:        code,
+		Diagnostics: diagnostics,
+		Expression:  expressionList(fhirPathOfJSONPath(path)),
+	})
+}
+
+func (w *structureWalker) resource(object map[string]any, path string, contained bool) {
+	if contained {
+		w.containedRules(object, path)
+	}
+	w.object(object, path)
+}
+
+func (w *structureWalker) containedRules(object map[string]any, path string) {
+	expression := fhirPathOfJSONPath(path)
+	if _, ok := object["contained"]; ok {
+		w.add("invariant", path+".contained", fmt.Sprintf("dom-2: the contained resource %s must not contain resources itself", expression))
+	}
+	if meta, ok := object["meta"].(map[string]any); ok {
+		for _, key := range []string{"versionId", "lastUpdated"} {
+			if _, ok := meta[key]; ok {
+				w.add("invariant", path+".meta."+key, fmt.Sprintf("dom-4: the contained resource %s must not have meta.%s", expression, key))
+			}
+		}
+		if _, ok := meta["security"]; ok {
+			w.add("invariant", path+".meta.security", fmt.Sprintf("dom-5: the contained resource %s must not have a security label", expression))
+		}
+	}
+	if w.jsonformatParsed {
+		w.issues = append(w.issues, validateContained(object, expression)...)
+	}
+}
+
+func (w *structureWalker) object(object map[string]any, path string) {
+	if len(object) == 0 {
+		w.add("structure", path, fmt.Sprintf("%s is an empty object; FHIR JSON omits elements that have no content", fhirPathOfJSONPath(path)))
+		return
+	}
+
+	for _, key := range sortedKeys(object) {
+		value := object[key]
+		childPath := joinJSONPath(path, key)
+
+		bare := strings.TrimPrefix(key, "_")
+		if bare == "" || bare[0] < 'a' || bare[0] > 'z' {
+			w.add("structure", childPath, fmt.Sprintf("unknown element %q in %s; element names start with a lower-case letter", key, fhirPathOfJSONPath(path)))
+			continue
+		}
+		if key == "resourceType" {
+			continue
+		}
+
+		switch v := value.(type) {
+		case nil:
+			w.add("structure", childPath, fmt.Sprintf("%s is null; FHIR JSON omits an element that has no value", fhirPathOfJSONPath(childPath)))
+		case string:
+			if v == "" {
+				w.add("value", childPath, fmt.Sprintf("%s is an empty string; FHIR strings have at least one character, so omit the element instead", fhirPathOfJSONPath(childPath)))
+			}
+		case []any:
+			w.array(object, key, v, childPath)
+		case map[string]any:
+			w.child(key, v, childPath)
+		}
+	}
+
+	if isExtensionPath(path) {
+		w.extensionRule(object, path)
+	}
+}
+
+// child checks an object value, which is a resource where it is an item of
+// contained or the resource of a Bundle entry or Parameters parameter.
+func (w *structureWalker) child(key string, object map[string]any, path string) {
+	if resourceType, ok := object["resourceType"].(string); ok && (key == "resource" || key == "contained") {
+		w.resource(object, path+"."+resourceType, key == "contained")
+		return
+	}
+	w.object(object, path)
+}
+
+func (w *structureWalker) array(parent map[string]any, key string, list []any, path string) {
+	if len(list) == 0 {
+		w.add("structure", path, fmt.Sprintf("%s is an empty array; FHIR JSON omits a repeating element that has no items", fhirPathOfJSONPath(path)))
+		return
+	}
+
+	// A primitive array and its _ companion use null to keep their items
+	// aligned; an item may be null when the other array has one there.
+	companionKey := "_" + key
+	if strings.HasPrefix(key, "_") {
+		companionKey = key[1:]
+	}
+	companion, _ := parent[companionKey].([]any)
+
+	for i, item := range list {
+		itemPath := path + "[" + strconv.Itoa(i) + "]"
+		switch v := item.(type) {
+		case nil:
+			if i < len(companion) && companion[i] != nil {
+				continue
+			}
+			w.add("structure", itemPath, fmt.Sprintf("%s is null; null may only stand in a primitive array where the matching _ array has an item", fhirPathOfJSONPath(itemPath)))
+		case string:
+			if v == "" {
+				w.add("value", itemPath, fmt.Sprintf("%s is an empty string; FHIR strings have at least one character", fhirPathOfJSONPath(itemPath)))
+			}
+		case []any:
+			w.add("structure", itemPath, fmt.Sprintf("%s is an array inside an array, which FHIR JSON never has", fhirPathOfJSONPath(itemPath)))
+		case map[string]any:
+			w.child(key, v, itemPath)
+		}
+	}
+}
+
+func isExtensionPath(path string) bool {
+	last := path[strings.LastIndexByte(path, '.')+1:]
+	name, _ := splitIndexes(last)
+	return name == "extension" || name == "modifierExtension"
+}
+
+// extensionRule checks invariant ext-1: an extension has nested extensions
+// or a value[x], never both and never neither.
+func (w *structureWalker) extensionRule(object map[string]any, path string) {
+	hasValue := false
+	for key := range object {
+		bare := strings.TrimPrefix(key, "_")
+		if len(bare) > len("value") && strings.HasPrefix(bare, "value") && isUpperASCII(bare[len("value")]) {
+			hasValue = true
+		}
+	}
+	nested, _ := object["extension"].([]any)
+	hasExtensions := len(nested) > 0
+
+	switch {
+	case hasValue && hasExtensions:
+		w.add("invariant", path, fmt.Sprintf("ext-1: %s has both a value[x] and nested extensions; it must have one or the other", fhirPathOfJSONPath(path)))
+	case !hasValue && !hasExtensions:
+		w.add("invariant", path, fmt.Sprintf("ext-1: %s has neither a value[x] nor nested extensions; it must have one or the other", fhirPathOfJSONPath(path)))
+	}
+}
+
+// validateContained runs jsonformat on one contained resource, because its
+// validator does not descend into contained resources, and places the
+// findings under expression, the contained resource's location.
+func validateContained(object map[string]any, expression string) []Issue {
+	u, err := unmarshaller()
+	if err != nil {
+		return []Issue{internalIssue(err)}
+	}
+	body, err := json.Marshal(object)
+	if err != nil {
+		return []Issue{internalIssue(fmt.Errorf("encode contained resource %s: %w", expression, err))}
+	}
+	rep := &reporter{}
+	if _, err := u.UnmarshalWithErrorReporter(body, rep); err != nil {
+		// The containing resource parsed, so this one does too; a failure
+		// here is jsonformat's, and the parse issues are already reported.
+		return nil
+	}
+
+	resourceType, _ := object["resourceType"].(string)
+	issues := validatorIssues(object, rep.problems, nil)
+	for i := range issues {
+		for j, e := range issues[i].Expression {
+			if e == resourceType || strings.HasPrefix(e, resourceType+".") {
+				issues[i].Expression[j] = expression + strings.TrimPrefix(e, resourceType)
+			}
+		}
+		issues[i].Diagnostics = strings.ReplaceAll(issues[i].Diagnostics, " "+resourceType+".", " "+expression+".")
+	}
+	return issues
+}
+
+// dedupeIssues drops an issue with the same code and expressions as an
+// earlier one, which happens where jsonformat and Ward's checks both catch
+// a problem.
+func dedupeIssues(issues []Issue) []Issue {
+	seen := map[string]bool{}
+	out := issues[:0]
+	for _, issue := range issues {
+		key := issue.Code + "\x00" + strings.Join(issue.Expression, "\x00")
+		if len(issue.Expression) > 0 && seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, issue)
+	}
+	return out
+}
+
+func sortedKeys(object map[string]any) []string {
+	keys := make([]string, 0, len(object))
+	for k := range object {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	return keys
+}
