@@ -461,7 +461,7 @@ func TestPatientCompartment(t *testing.T) {
 	}
 }
 
-func TestConcurrentFirstUse(t *testing.T) {
+func TestConcurrentReads(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

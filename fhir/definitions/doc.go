@@ -28,12 +28,12 @@
 // npm and uses that file.
 //
 // Element types are FHIR type codes as the specification writes them
-// (string, dateTime, HumanName, Reference, ...). Where R4 gives an element a
-// FHIRPath system type (Element.id, Extension.url, the value of a primitive
-// such as string.value), the type is the FHIR type that the
-// structuredefinition-fhir-type extension names, or, without it, the FHIR
-// primitive of the same name (System.String is string, System.DateTime is
-// dateTime). Resource.id and its inherited copies are typed id, as the
+// (string, dateTime, HumanName, Reference, ...). R4 gives some elements a
+// FHIRPath system type instead: Element.id, Extension.url and the value of
+// each primitive, such as string.value. Such an element gets the FHIR type
+// that its structuredefinition-fhir-type extension names. Without the
+// extension (only xhtml.id) it gets the FHIR primitive of the same name, so
+// System.String becomes string. Resource.id and its inherited copies are typed id, as the
 // specification defines them, instead of the string the R4 snapshot writes.
 //
 // All functions are safe for concurrent use. Each data file is decoded on

@@ -86,8 +86,8 @@ func LookupElement(path string) (Element, bool) {
 // the element at path has a ContentReference, Children returns the children
 // of the referenced element, so Children("Questionnaire.item.item") lists
 // elements whose paths start with "Questionnaire.item.". It returns nil
-// for a path with no children, including elements of a data type such as
-// Patient.name; look the type up by its code for those.
+// for a path with no children. Elements of a data type such as
+// Patient.name are such paths, so look up their type code instead.
 func Children(path string) []Element {
 	t := loadElements()
 	if el, ok := t.byPath[path]; ok && el.ContentReference != "" {

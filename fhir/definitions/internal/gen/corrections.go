@@ -6,8 +6,8 @@ import "github.com/ward-fhir/ward/fhir/definitions/internal/format"
 // of its own: elements and a resource from R4B and R5, Medplum's own Meta
 // elements and reference targets, two extra search parameters and a
 // different Patient compartment. Ward parses resources with google/fhir's
-// R4 model and must agree with it, so the tables below undo each change and
-// say why. Every entry names what the source is expected to contain, and
+// R4 model and must agree with it, so the tables below undo each change,
+// each with its reason. Every entry names what the source is expected to contain, and
 // the generator fails when the source does not match, so a new package
 // version cannot slip an unreviewed change through.
 //

@@ -7,7 +7,7 @@ type expressionFix struct {
 	// an expression it was not written for.
 	From string
 	To   string
-	// Reason says why the source expression is wrong.
+	// Reason names the defect in the source expression.
 	Reason string
 }
 

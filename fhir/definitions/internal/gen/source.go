@@ -112,7 +112,7 @@ func readSource(tarball string) (*source, error) {
 	}
 	sum := sha256.Sum256(raw)
 	if got := hex.EncodeToString(sum[:]); got != sourceSHA256 {
-		return nil, fmt.Errorf("tarball %s has sha256 %s, expected %s for %s@%s; refusing to generate from unverified input",
+		return nil, fmt.Errorf("tarball %s has sha256 %s, expected %s for %s@%s: pass the pinned version, or review the new one and update sourceSHA256",
 			tarball, got, sourceSHA256, sourcePackage, sourceVersion)
 	}
 
