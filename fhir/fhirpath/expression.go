@@ -9,8 +9,9 @@ import (
 // evaluations, so one Expression may be evaluated by many goroutines at
 // once.
 type Expression struct {
-	src  string
-	root expr
+	src    string
+	root   expr
+	checks checkCache
 }
 
 // Compile parses a FHIRPath expression. A syntax error is returned as a
@@ -105,7 +106,13 @@ func (e *Expression) Evaluate(resource map[string]any, opts ...Option) (Collecti
 
 	var focus Collection
 	if resource != nil {
-		c.resource = Collection{resourceNode(resource)}
+		root := resourceNode(resource)
+		if root.typ != "" && o.context == nil {
+			if err := e.checkRoot(root.typ); err != nil {
+				return nil, err
+			}
+		}
+		c.resource = Collection{root}
 		focus = c.resource
 	}
 	c.context = focus

@@ -1,6 +1,7 @@
 package fhirpath
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -394,6 +395,9 @@ func (p *parser) call(target expr, name string, nameTok token) (expr, error) {
 		if !ok {
 			return nil, &SyntaxError{Pos: nameTok.pos, Token: name, Msg: "the argument of " + name + "() must be a type name"}
 		}
+		if err := validateTypeSpec(spec); err != nil {
+			return nil, &SyntaxError{Pos: nameTok.pos, Token: spec.String(), Msg: err.Error()}
+		}
 		c.typeArg = spec
 	}
 	return c, nil
@@ -419,15 +423,44 @@ func (p *parser) typeSpecifier() (typeSpec, error) {
 	if !ok {
 		return typeSpec{}, p.errorAt(t, "expected a type name")
 	}
-	if !p.isOperator(p.peek(), ".") {
-		return typeSpec{name: first}, nil
+	spec := typeSpec{name: first}
+	if p.isOperator(p.peek(), ".") {
+		p.advance()
+		second, t2, ok := p.identifier()
+		if !ok {
+			return typeSpec{}, p.errorAt(t2, "expected a type name after the namespace")
+		}
+		spec = typeSpec{namespace: first, name: second}
 	}
-	p.advance()
-	second, t, ok := p.identifier()
-	if !ok {
-		return typeSpec{}, p.errorAt(t, "expected a type name after the namespace")
+	if err := validateTypeSpec(spec); err != nil {
+		return typeSpec{}, p.errorAt(t, err.Error())
 	}
-	return typeSpec{namespace: first, name: second}, nil
+	return spec, nil
+}
+
+// systemTypes are the types of the System namespace.
+var systemTypes = map[string]bool{
+	"Boolean": true, "String": true, "Integer": true, "Long": true, "Decimal": true,
+	"Date": true, "DateTime": true, "Time": true, "Quantity": true,
+}
+
+// validateTypeSpec rejects type names that are neither R4 types nor
+// System types. Names qualified with System are not checked, because
+// asking whether a value is System.Patient is valid and false.
+func validateTypeSpec(spec typeSpec) error {
+	switch spec.namespace {
+	case "System":
+		return nil
+	case "FHIR":
+		if isKnownFHIRType(spec.name) {
+			return nil
+		}
+	case "":
+		if isKnownFHIRType(spec.name) || systemTypes[spec.name] {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown type %s", spec)
 }
 
 func (p *parser) term() (expr, error) {
