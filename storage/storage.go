@@ -134,7 +134,7 @@ type Backend interface {
 	// Write stores a new version atomically: the version, its history row
 	// and, later, its index values all land or none does. It returns an
 	// error wrapping ErrVersionConflict when the current version is not
-	// w.ExpectVersion, and also when w.ExpectVersion is AnyVersion but
+	// w.ExpectVersion. Under AnyVersion it also returns one when
 	// w.VersionID is no longer one more than the current version, so a
 	// caller that lost a race can read again and retry. A nil error means
 	// the version is durable as the backend defines it. A Write with an

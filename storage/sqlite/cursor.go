@@ -13,7 +13,7 @@ import (
 // a new number so old cursors are rejected rather than misread.
 const cursorFormat = 1
 
-// direction says which side of the anchor a page lies on, in history order
+// direction is the side of the anchor that a page lies on, in history order
 // (newest first).
 type direction byte
 

@@ -30,8 +30,8 @@ func (s *Store) History(ctx context.Context, q storage.HistoryQuery) (storage.Hi
 		}
 	}
 
-	// One read transaction sees one WAL snapshot, so the snapshot bound,
-	// the count and the page agree with each other.
+	// One read transaction reads from one WAL snapshot, so the snapshot
+	// bound, the count and the page agree with each other.
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return storage.HistoryPage{}, fmt.Errorf("sqlite: history: begin: %w", err)
@@ -47,7 +47,7 @@ func (s *Store) History(ctx context.Context, q storage.HistoryQuery) (storage.Hi
 	where, args := historyFilter(q, c.snapshotSeq)
 
 	if q.Cursor == "" {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM history WHERE `+where, args...).Scan(&c.total); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+historySource(q)+` WHERE `+where, args...).Scan(&c.total); err != nil {
 			return storage.HistoryPage{}, fmt.Errorf("sqlite: history: count: %w", err)
 		}
 	}
@@ -135,6 +135,21 @@ func historyFilter(q storage.HistoryQuery, snapshotSeq int64) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
+// historySource names the history table with the index that serves q in
+// history order. Without it, SQLite chooses a scan of the primary key for
+// "seq <= ?", which reads every body to count system history, or the type
+// index for instance history, which reads every version of the type.
+func historySource(q storage.HistoryQuery) string {
+	switch {
+	case q.ID != "":
+		return "history INDEXED BY history_by_instance"
+	case q.Type != "":
+		return "history INDEXED BY history_by_type"
+	default:
+		return "history INDEXED BY history_by_time"
+	}
+}
+
 // historyRow is a version with its position in history order.
 type historyRow struct {
 	storage.Resource
@@ -161,7 +176,7 @@ func queryPage(ctx context.Context, tx *sql.Tx, q storage.HistoryQuery, c cursor
 	args = append(args, q.Count+1)
 
 	rs, err := tx.QueryContext(ctx,
-		`SELECT type, id, version, last_updated, op, body, seq FROM history WHERE `+where+
+		`SELECT type, id, version, last_updated, op, body, seq FROM `+historySource(q)+` WHERE `+where+
 			` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlite: history: query page: %w", err)

@@ -44,6 +44,7 @@ CREATE TABLE history (
 	UNIQUE (type, id, version)
 );
 
+CREATE INDEX history_by_instance ON history (type, id, last_updated DESC, seq DESC);
 CREATE INDEX history_by_type ON history (type, last_updated DESC, seq DESC);
 CREATE INDEX history_by_time ON history (last_updated DESC, seq DESC);
 `,

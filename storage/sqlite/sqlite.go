@@ -5,8 +5,9 @@
 // The database runs in WAL mode with synchronous=FULL, so a Write that has
 // returned without error survives a crash of the process, the operating
 // system or the machine, as far as the disk honours fsync. All writes go
-// through one connection, so they are serialized in this process; reads use
-// a small pool of read-only connections and never wait for the writer.
+// through one connection, so they are serialized in this process. Reads use
+// a small pool of read-only connections and, in WAL mode, do not wait for
+// the writer.
 package sqlite
 
 import (
@@ -86,8 +87,6 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	}
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
-	writer.SetConnMaxIdleTime(0)
-	writer.SetConnMaxLifetime(0)
 
 	// The schema must exist before a reader looks at it, and the first
 	// connection also switches the file to WAL mode.
@@ -127,7 +126,8 @@ func dataSourceName(path string, cfg config, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		// IMMEDIATE takes the write lock at BEGIN, so a write transaction
-		// never fails halfway when upgrading a read lock.
+		// does not fail with SQLITE_BUSY when its first write would
+		// upgrade a read lock.
 		q.Set("_txlock", "immediate")
 	}
 

@@ -15,7 +15,7 @@ import (
 	"github.com/ward-fhir/ward/storage/storagetest"
 )
 
-func openStore(t *testing.T, dir string) *sqlite.Store {
+func openStore(t testing.TB, dir string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), dir)
 	if err != nil {
