@@ -3,6 +3,8 @@ package fhirpath
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ward-fhir/ward/fhir/definitions"
 )
 
 // --- tree navigation ---
@@ -208,13 +210,19 @@ func unsupported(_ *evalContext, call *callExpr, _, _ Collection) (Collection, e
 // resolve finds the resources that references point to: contained
 // resources by "#id", entries of the Bundle being evaluated by fullUrl or
 // by type and id, and otherwise whatever the resolver option returns.
+// When none of these finds the target but the reference names its type
+// ("Patient/123", an absolute URL ending so, or Reference.type), the
+// result is a placeholder resource with only resourceType and id, so that
+// the "resolve() is Patient" test of search expressions works without
+// fetching anything.
 func resolve(c *evalContext, _ *callExpr, input, _ Collection) (Collection, error) {
 	var out Collection
 	for _, n := range input {
-		var ref string
+		var ref, refType string
 		switch v := n.value.(type) {
 		case map[string]any:
 			ref, _ = v["reference"].(string)
+			refType, _ = v["type"].(string)
 		case string:
 			ref = v
 		}
@@ -223,9 +231,33 @@ func resolve(c *evalContext, _ *callExpr, input, _ Collection) (Collection, erro
 		}
 		if m := c.resolveReference(ref); m != nil {
 			out = append(out, resourceNode(m))
+			continue
+		}
+		if m := placeholderResource(ref, refType); m != nil {
+			out = append(out, resourceNode(m))
 		}
 	}
 	return out, nil
+}
+
+// placeholderResource returns {resourceType, id} for a reference whose
+// type is known from its text or from Reference.type.
+func placeholderResource(ref, refType string) map[string]any {
+	path := ref
+	if i := strings.Index(path, "/_history/"); i >= 0 {
+		path = path[:i]
+	}
+	parts := strings.Split(path, "/")
+	if len(parts) >= 2 {
+		typ, id := parts[len(parts)-2], parts[len(parts)-1]
+		if definitions.IsResourceType(typ) && id != "" {
+			return map[string]any{"resourceType": typ, "id": id}
+		}
+	}
+	if refType != "" && definitions.IsResourceType(refType) {
+		return map[string]any{"resourceType": refType}
+	}
+	return nil
 }
 
 func (c *evalContext) resolveReference(ref string) map[string]any {
