@@ -88,6 +88,10 @@ func writeValue(buf *bytes.Buffer, value any) error {
 		buf.WriteString(strconv.Itoa(v))
 	case int64:
 		buf.WriteString(strconv.FormatInt(v, 10))
+	case json.RawMessage:
+		// Stored resources embedded in a Bundle: they were marshalled by
+		// this package when written, so they are copied as they are.
+		buf.Write(v)
 	case map[string]any:
 		return writeObject(buf, v, false)
 	case []any:

@@ -1,0 +1,91 @@
+// Package conformance describes what Ward supports as a FHIR R4
+// CapabilityStatement (http://hl7.org/fhir/R4/capabilitystatement.html).
+// The statement is built from the same facts the server acts on, so it
+// cannot promise an interaction that the routes do not serve.
+package conformance
+
+import (
+	"time"
+
+	"github.com/ward-fhir/ward/fhir/definitions"
+)
+
+// Server lists what a running server supports.
+type Server struct {
+	BaseURL  string
+	Version  string    // software version
+	Released time.Time // CapabilityStatement.date
+
+	// TypeInteractions are the type-level and instance-level interaction
+	// codes served for every resource type, such as "read" and "create".
+	TypeInteractions []string
+
+	// SystemInteractions are the whole-system interaction codes, such as
+	// "history-system".
+	SystemInteractions []string
+
+	// PatchFormats are the media types PATCH accepts.
+	PatchFormats []string
+
+	// ConditionalRead is the CapabilityStatement conditionalRead code:
+	// not-supported, modified-since, not-match or full-support.
+	ConditionalRead string
+}
+
+// CapabilityStatement returns the statement for s as a FHIR JSON object.
+func CapabilityStatement(s Server) map[string]any {
+	typeInteractions := make([]any, 0, len(s.TypeInteractions))
+	for _, code := range s.TypeInteractions {
+		typeInteractions = append(typeInteractions, map[string]any{"code": code})
+	}
+
+	resources := make([]any, 0, len(definitions.ResourceTypes()))
+	for _, resourceType := range definitions.ResourceTypes() {
+		resources = append(resources, map[string]any{
+			"type":              resourceType,
+			"profile":           "http://hl7.org/fhir/StructureDefinition/" + resourceType,
+			"interaction":       typeInteractions,
+			"versioning":        "versioned-update",
+			"readHistory":       true,
+			"updateCreate":      true,
+			"conditionalCreate": false,
+			"conditionalRead":   s.ConditionalRead,
+			"conditionalUpdate": false,
+			"conditionalDelete": "not-supported",
+		})
+	}
+
+	systemInteractions := make([]any, 0, len(s.SystemInteractions))
+	for _, code := range s.SystemInteractions {
+		systemInteractions = append(systemInteractions, map[string]any{"code": code})
+	}
+
+	patchFormats := make([]any, 0, len(s.PatchFormats))
+	for _, mediaType := range s.PatchFormats {
+		patchFormats = append(patchFormats, mediaType)
+	}
+
+	return map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         s.Released.UTC().Format("2006-01-02"),
+		"publisher":    "Ward",
+		"kind":         "instance",
+		"software": map[string]any{
+			"name":    "Ward",
+			"version": s.Version,
+		},
+		"implementation": map[string]any{
+			"description": "Ward FHIR R4 server",
+			"url":         s.BaseURL,
+		},
+		"fhirVersion":  "4.0.1",
+		"format":       []any{"application/fhir+json", "json"},
+		"patchFormat":  patchFormats,
+		"rest": []any{map[string]any{
+			"mode":        "server",
+			"resource":    resources,
+			"interaction": systemInteractions,
+		}},
+	}
+}

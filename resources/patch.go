@@ -1,0 +1,105 @@
+package resources
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/gin-gonic/gin"
+
+	"github.com/ward-fhir/ward/fhir"
+	"github.com/ward-fhir/ward/storage"
+)
+
+// patch serves PATCH [base]/[type]/[id] with a JSON Patch (RFC 6902)
+// document. The patched resource is validated like an update; a patch that
+// cannot be applied, or whose result is invalid, is 422 and changes
+// nothing.
+func (a *API) patch(c *gin.Context) error {
+	resourceType, id, err := pathTypeAndID(c)
+	if err != nil {
+		return err
+	}
+	if err := checkPatchType(c.Request); err != nil {
+		return err
+	}
+	f, err := negotiate(c)
+	if err != nil {
+		return err
+	}
+	ifMatch, err := ifMatchVersion(c.Request)
+	if err != nil {
+		return err
+	}
+
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return newAPIError(http.StatusRequestEntityTooLarge, "too-costly", nil,
+				"the request body exceeds the limit of %d bytes", tooLarge.Limit)
+		}
+		return badRequest("reading the request body failed: %v", err)
+	}
+	if err := fhir.CheckJSON(body, a.cfg.Limits); err != nil {
+		return err
+	}
+	operations, err := jsonpatch.DecodePatch(body)
+	if err != nil {
+		return badRequest("the JSON Patch document is invalid: %v", err)
+	}
+
+	current, err := a.store.Read(c.Request.Context(), resourceType, id)
+	if err != nil {
+		return err
+	}
+	if ifMatch != 0 && ifMatch != current.VersionID {
+		return preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+	}
+
+	patched, err := operations.Apply(current.JSON)
+	if err != nil {
+		return newAPIError(http.StatusUnprocessableEntity, "processing", nil, "the JSON Patch could not be applied: %v", err)
+	}
+	res, err := fhir.ParseResource(patched, a.cfg.Limits)
+	if err != nil {
+		var invalid *fhir.InvalidError
+		if errors.As(err, &invalid) {
+			return &apiError{status: http.StatusUnprocessableEntity, issues: invalid.Issues}
+		}
+		return err
+	}
+	if res.Type != resourceType || res.ID != id {
+		return newAPIError(http.StatusUnprocessableEntity, "processing", []string{resourceType + ".id"},
+			"a patch must not change the resourceType or id of %s/%s", resourceType, id)
+	}
+
+	saved, err := a.save(c, storage.Write{
+		Type:          resourceType,
+		ID:            id,
+		VersionID:     current.VersionID + 1,
+		LastUpdated:   a.nextInstant(current),
+		Op:            storage.OpUpdate,
+		ExpectVersion: current.VersionID,
+	}, res.Object)
+	if err != nil {
+		return conflictAsPrecondition(err, ifMatch)
+	}
+	return a.sendWritten(c, http.StatusOK, f, saved, "patched")
+}
+
+// checkPatchType accepts only JSON Patch. FHIRPath Patch (a Parameters
+// resource) and XML Patch get 415 with a message naming what is supported.
+func checkPatchType(r *http.Request) error {
+	header := r.Header.Get("Content-Type")
+	mediaType, _, err := mime.ParseMediaType(header)
+	if err != nil {
+		return unsupportedMediaType("PATCH needs Content-Type %s; got %q", mediaJSONPatch, header)
+	}
+	if mediaType != mediaJSONPatch {
+		return unsupportedMediaType("PATCH supports only JSON Patch (Content-Type %s); %q is not supported", mediaJSONPatch, mediaType)
+	}
+	return nil
+}
