@@ -1,6 +1,7 @@
 package fhirpath
 
 import (
+	"fmt"
 	"sync"
 )
 
@@ -161,7 +162,7 @@ func inferMember(x *memberExpr, focus []staticType, rootType string) ([]staticTy
 		out = append(out, staticType{el.typ, el.path})
 	}
 	if !found {
-		return nil, evalErrorf(x, "%s has no element named %q", input[0].typ, x.name)
+		return nil, &SemanticError{Expr: x.String(), Msg: fmt.Sprintf("%s has no element named %q", input[0].typ, x.name)}
 	}
 	return out, nil
 }

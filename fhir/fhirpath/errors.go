@@ -20,6 +20,19 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("fhirpath: syntax error at offset %d near %q: %s", e.Pos, e.Token, e.Msg)
 }
 
+// SemanticError reports a name that cannot match anything because the
+// type it is applied to is certain and does not define it, such as
+// Patient.name.given1 or Observation.valueQuantity (FHIRPath names the
+// choice element value).
+type SemanticError struct {
+	Expr string // the path that names the element
+	Msg  string
+}
+
+func (e *SemanticError) Error() string {
+	return fmt.Sprintf("fhirpath: invalid path %s: %s", e.Expr, e.Msg)
+}
+
 // EvalError reports an expression that failed while it was evaluated,
 // such as a function given a collection of several items where it
 // requires one, or operands of types that the operator does not accept.

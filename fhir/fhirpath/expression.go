@@ -16,7 +16,9 @@ type Expression struct {
 
 // Compile parses a FHIRPath expression. A syntax error is returned as a
 // *SyntaxError with the offset and text of the offending token; unknown
-// functions and wrong argument counts are reported the same way.
+// functions, wrong argument counts and unknown type names are reported
+// the same way. A path that starts with a type name and then names an
+// element that type lacks (Encounter.name) is a *SemanticError.
 func Compile(src string) (*Expression, error) {
 	root, err := parse(src)
 	if err != nil {

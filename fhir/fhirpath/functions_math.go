@@ -129,6 +129,19 @@ var mathFunctions = map[string]*function{
 		x, xInt := v.(int64)
 		y, yInt := args[0].(int64)
 		if xInt && yInt && y >= 0 {
+			switch x {
+			case 0, 1:
+				if y == 0 {
+					return int64(1), true
+				}
+				return x, true
+			case -1:
+				if y%2 == 0 {
+					return int64(1), true
+				}
+				return int64(-1), true
+			}
+			// |x| >= 2, so the loop overflows within 63 rounds.
 			r := int64(1)
 			for range y {
 				next := r * x

@@ -123,6 +123,9 @@ func (lx *lexer) next() error {
 		if err != nil {
 			return err
 		}
+		if s == "" {
+			return lx.errorf(start, "``", "empty delimited identifier")
+		}
 		lx.emit(tokDelimitedIdentifier, s, start)
 		return nil
 	case c == '@':
@@ -137,6 +140,9 @@ func (lx *lexer) next() error {
 			s, err := lx.quoted(d)
 			if err != nil {
 				return err
+			}
+			if s == "" {
+				return lx.errorf(start, lx.src[start:lx.pos], "empty variable name")
 			}
 			lx.emit(tokExternal, s, start)
 		case isIdentStart(d):

@@ -252,6 +252,9 @@ func parseUCUMSymbol(symbol, full string) (*ucumUnit, error) {
 		return tenPower(rest, full)
 	}
 	if n, err := strconv.Atoi(symbol); err == nil {
+		if n <= 0 {
+			return nil, fmt.Errorf("unsupported UCUM unit %q: factor %d", full, n)
+		}
 		return &ucumUnit{factor: big.NewRat(int64(n), 1)}, nil
 	}
 	i := len(symbol)
