@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,6 +80,10 @@ func newTestServer(t *testing.T, configure ...func(*resources.Config)) *testServ
 	return &testServer{t: t, url: server.URL, logs: logs}
 }
 
+func discardLogger() *slog.Logger {
+	return slog.New(slog.DiscardHandler)
+}
+
 type lockedWriter struct {
 	mu *sync.Mutex
 	w  io.Writer
@@ -113,15 +116,24 @@ func (r response) json(t *testing.T) map[string]any {
 // do sends one request. headers alternate names and values.
 func (s *testServer) do(method, path, body string, headers ...string) response {
 	s.t.Helper()
-	var reader io.Reader
+	var data []byte
 	if body != "" {
-		reader = strings.NewReader(body)
+		data = []byte(body)
+	}
+	return s.doBytes(method, path, data, headers...)
+}
+
+func (s *testServer) doBytes(method, path string, body []byte, headers ...string) response {
+	s.t.Helper()
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, s.url+path, reader)
 	if err != nil {
 		s.t.Fatalf("new request: %v", err)
 	}
-	if body != "" {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
