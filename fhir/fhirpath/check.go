@@ -20,7 +20,7 @@ type staticType struct {
 
 // checkCache remembers the outcome of the check for each root type.
 type checkCache struct {
-	byRoot sync.Map // root resource type -> error (nil stored as okResult)
+	byRoot sync.Map // root resource type -> checkResult
 }
 
 type checkResult struct{ err error }

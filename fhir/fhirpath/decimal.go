@@ -40,6 +40,7 @@ func ParseDecimal(s string) (*Decimal, error) {
 		exp = e
 		text = text[:i]
 	}
+
 	neg := false
 	switch {
 	case strings.HasPrefix(text, "-"):
@@ -57,6 +58,7 @@ func ParseDecimal(s string) (*Decimal, error) {
 			return nil, fmt.Errorf("invalid decimal %q", s)
 		}
 	}
+
 	d := &Decimal{}
 	if _, ok := d.coef.SetString(intPart+frac, 10); !ok {
 		return nil, fmt.Errorf("invalid decimal %q", s)
@@ -307,8 +309,8 @@ func (d *Decimal) trimZeros() *Decimal {
 	return r
 }
 
-// digitsAfterPoint is the precision used by equivalence (~): both sides
-// are rounded to the smaller of their scales.
+// equivalentDecimals implements equivalence (~) of numbers: both sides
+// are rounded to the smaller of their scales before comparing.
 func equivalentDecimals(a, b *Decimal) bool {
 	p := int(min(a.scale, b.scale))
 	return a.Round(p).Cmp(b.Round(p)) == 0

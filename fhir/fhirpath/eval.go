@@ -8,17 +8,23 @@ import (
 // evalContext is the state of one evaluation. Lambda functions (where,
 // select, all, ...) set index and total while they run their argument.
 type evalContext struct {
+	opts     options
 	resource Collection // %resource and %rootResource
 	context  Collection // %context
-	vars     map[string]Collection
-	now      time.Time
-	resolver func(ref string) map[string]any
-	tracer   func(name string, values Collection)
 
 	index    int
 	hasIndex bool
 	total    Collection
 	hasTotal bool
+}
+
+// currentTime returns the evaluation's current instant, read once so that every
+// call of now() in one evaluation agrees.
+func (c *evalContext) currentTime() time.Time {
+	if c.opts.now.IsZero() {
+		c.opts.now = time.Now()
+	}
+	return c.opts.now
 }
 
 var (
@@ -63,7 +69,7 @@ var fixedVariables = map[string]string{
 }
 
 func (e *variableExpr) eval(c *evalContext, _ Collection) (Collection, error) {
-	if v, ok := c.vars[e.name]; ok {
+	if v, ok := c.opts.vars[e.name]; ok {
 		return v, nil
 	}
 	switch e.name {
@@ -142,16 +148,30 @@ func (e *memberExpr) child(n Node, out Collection) (Collection, error) {
 		return out, nil
 	}
 	if n.typ != "" {
-		if ti := lookupTypeInfo(childBase(n.typ, n.path)); ti != nil {
+		if ti, el := e.lookup(childBase(n.typ, n.path)); ti != nil {
 			// An element the type does not define yields nothing here; the
 			// static check reports such names where the type is certain.
-			if el := ti.byName[e.name]; el != nil {
+			if el != nil {
 				return el.appendFrom(out, m), nil
 			}
 			return out, nil
 		}
 	}
 	return appendUntyped(out, m, e.name), nil
+}
+
+// lookup returns the children of base and the one named e.name, if any.
+func (e *memberExpr) lookup(base string) (*typeInfo, *elementInfo) {
+	if l := e.last.Load(); l != nil && l.base == base {
+		return l.ti, l.el
+	}
+	ti := lookupTypeInfo(base)
+	var el *elementInfo
+	if ti != nil {
+		el = ti.byName[e.name]
+	}
+	e.last.Store(&memberLookup{base: base, ti: ti, el: el})
+	return ti, el
 }
 
 // appendUntyped navigates JSON whose type is unknown: the exact key, or

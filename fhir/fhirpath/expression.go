@@ -2,6 +2,7 @@ package fhirpath
 
 import (
 	"encoding/json"
+	"sync"
 	"time"
 )
 
@@ -97,19 +98,13 @@ func WithContext(n Node) Option {
 // UseNumber. %resource, %rootResource and %context are the resource, typed
 // by its resourceType. A nil resource evaluates with an empty input.
 func (e *Expression) Evaluate(resource map[string]any, opts ...Option) (Collection, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	c := &evalContext{vars: o.vars, now: o.now, resolver: o.resolver, tracer: o.tracer}
-	if c.now.IsZero() {
-		c.now = time.Now()
-	}
+	c := newEvalContext(opts)
+	defer releaseEvalContext(c)
 
 	var focus Collection
 	if resource != nil {
 		root := resourceNode(resource)
-		if root.typ != "" && o.context == nil {
+		if root.typ != "" && c.opts.context == nil {
 			if err := e.checkRoot(root.typ); err != nil {
 				return nil, err
 			}
@@ -118,8 +113,8 @@ func (e *Expression) Evaluate(resource map[string]any, opts ...Option) (Collecti
 		focus = c.resource
 	}
 	c.context = focus
-	if o.context != nil {
-		focus = Collection{*o.context}
+	if c.opts.context != nil {
+		focus = Collection{*c.opts.context}
 		c.context = focus
 	}
 	return e.root.eval(c, focus)
@@ -129,19 +124,30 @@ func (e *Expression) Evaluate(resource map[string]any, opts ...Option) (Collecti
 // %context, for expressions evaluated on the result of another, such as
 // the components of a composite search parameter. resource is %resource.
 func (e *Expression) EvaluateNodes(resource map[string]any, input Collection, opts ...Option) (Collection, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	c := &evalContext{vars: o.vars, now: o.now, resolver: o.resolver, tracer: o.tracer}
-	if c.now.IsZero() {
-		c.now = time.Now()
-	}
+	c := newEvalContext(opts)
+	defer releaseEvalContext(c)
 	if resource != nil {
 		c.resource = Collection{resourceNode(resource)}
 	}
 	c.context = input
 	return e.root.eval(c, input)
+}
+
+// evalContexts recycles evaluation state, which would otherwise be the
+// largest allocation of a short evaluation.
+var evalContexts = sync.Pool{New: func() any { return new(evalContext) }}
+
+func newEvalContext(opts []Option) *evalContext {
+	c := evalContexts.Get().(*evalContext)
+	for _, opt := range opts {
+		opt(&c.opts)
+	}
+	return c
+}
+
+func releaseEvalContext(c *evalContext) {
+	*c = evalContext{}
+	evalContexts.Put(c)
 }
 
 func toCollection(value any) Collection {

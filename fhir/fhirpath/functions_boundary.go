@@ -215,6 +215,7 @@ func dateTimeBoundary(dt DateTime, digits int64, high bool) (DateTime, bool) {
 	if dt.Precision == PrecisionHour {
 		dt.Precision = PrecisionMinute
 	}
+
 	r := dt
 	if dt.Precision < PrecisionMonth {
 		r.Month = pick(high, 12, 1)
@@ -240,6 +241,7 @@ func dateTimeBoundary(dt DateTime, digits int64, high bool) (DateTime, bool) {
 		r.HasZone = true
 		r.Offset = pick(high, -12*3600, 14*3600)
 	}
+
 	r.Precision = p
 	truncateToPrecision(&r)
 	return r, true

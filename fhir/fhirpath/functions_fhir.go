@@ -58,7 +58,7 @@ var utilityFunctions = map[string]*function{
 		if err != nil {
 			return nil, err
 		}
-		if c.tracer == nil {
+		if c.opts.tracer == nil {
 			return input, nil
 		}
 		values := input
@@ -72,17 +72,17 @@ var utilityFunctions = map[string]*function{
 				return nil, err
 			}
 		}
-		c.tracer(name, values)
+		c.opts.tracer(name, values)
 		return input, nil
 	}},
 	"now": {impl: func(c *evalContext, _ *callExpr, _, _ Collection) (Collection, error) {
-		return Collection{newSystem(dateTimeFromTime(c.now))}, nil
+		return Collection{newSystem(dateTimeFromTime(c.currentTime()))}, nil
 	}},
 	"today": {impl: func(c *evalContext, _ *callExpr, _, _ Collection) (Collection, error) {
-		return Collection{newSystem(dateTimeFromTime(c.now).Date())}, nil
+		return Collection{newSystem(dateTimeFromTime(c.currentTime()).Date())}, nil
 	}},
 	"timeOfDay": {impl: func(c *evalContext, _ *callExpr, _, _ Collection) (Collection, error) {
-		dt := dateTimeFromTime(c.now)
+		dt := dateTimeFromTime(c.currentTime())
 		return Collection{newSystem(Time{Hour: dt.Hour, Minute: dt.Minute, Second: dt.Second, Nanosecond: dt.Nanosecond, Precision: PrecisionMillisecond})}, nil
 	}},
 	"aggregate": {minArgs: 1, maxArgs: 2, impl: func(c *evalContext, call *callExpr, input, focus Collection) (Collection, error) {
@@ -278,8 +278,8 @@ func (c *evalContext) resolveReference(ref string) map[string]any {
 			}
 		}
 	}
-	if c.resolver != nil {
-		return c.resolver(ref)
+	if c.opts.resolver != nil {
+		return c.opts.resolver(ref)
 	}
 	return nil
 }

@@ -93,8 +93,6 @@ func childBase(typ, path string) string {
 	return typ
 }
 
-var supertypeCache sync.Map // "type|ancestor" -> bool
-
 // isSubtypeOf reports whether typ is ancestor or derives from it, by the
 // definitions' base types (code derives from string, Age from Quantity,
 // Patient from DomainResource and Resource).
@@ -102,19 +100,13 @@ func isSubtypeOf(typ, ancestor string) bool {
 	if typ == ancestor {
 		return true
 	}
-	key := typ + "|" + ancestor
-	if v, ok := supertypeCache.Load(key); ok {
-		return v.(bool)
-	}
-	result := false
-	for t, depth := definitions.BaseType(typ), 0; t != "" && depth < 16; t, depth = definitions.BaseType(t), depth+1 {
+	// Type hierarchies in R4 are at most four levels deep.
+	for t, depth := definitions.BaseType(typ), 0; t != "" && depth < 8; t, depth = definitions.BaseType(t), depth+1 {
 		if t == ancestor {
-			result = true
-			break
+			return true
 		}
 	}
-	supertypeCache.Store(key, result)
-	return result
+	return false
 }
 
 func isPrimitiveFHIRType(typ string) bool {

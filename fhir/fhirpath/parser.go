@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // expr is a node of the syntax tree. eval takes the focus, the collection
@@ -30,6 +31,15 @@ type variableExpr struct{ name string }
 type memberExpr struct {
 	target expr
 	name   string
+	// last remembers the element found for the most recent parent type,
+	// which nearly always repeats, to skip the shared type cache.
+	last atomic.Pointer[memberLookup]
+}
+
+type memberLookup struct {
+	base string
+	ti   *typeInfo
+	el   *elementInfo
 }
 
 type callExpr struct {

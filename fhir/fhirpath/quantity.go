@@ -106,7 +106,7 @@ func (q Quantity) sameUnit(o Quantity) bool {
 	return ua == ub && (q.System == o.System || q.System == "" || o.System == "")
 }
 
-// convertTo returns o's value expressed in q's unit. ok is false when the
+// convertValue returns o's value expressed in q's unit. ok is false when the
 // units are not both known UCUM units of the same dimension.
 func (q Quantity) convertValue(o Quantity) (*Decimal, bool) {
 	if q.sameUnit(o) {

@@ -138,6 +138,7 @@ func parseTimeParts(s string) (Time, string, error) {
 		return t, "", fmt.Errorf("invalid hour in %q", s)
 	}
 	t.Hour, t.Precision = hour, PrecisionHour
+
 	s = s[2:]
 	if !strings.HasPrefix(s, ":") {
 		return t, s, nil
@@ -156,6 +157,7 @@ func parseTimeParts(s string) (Time, string, error) {
 		return t, "", fmt.Errorf("invalid second in %q", s)
 	}
 	t.Second, t.Precision = second, PrecisionSecond
+
 	s = s[3:]
 	if !strings.HasPrefix(s, ".") {
 		return t, s, nil
@@ -323,8 +325,8 @@ func (t Time) String() string {
 	return fmt.Sprintf("%02d:%02d:%02d.%s", t.Hour, t.Minute, t.Second, frac)
 }
 
-// components returns year..second and the nanoseconds of a DateTime,
-// shifted to UTC when it has a zone and a time part.
+// normalized returns the value shifted to UTC when it has a zone and a
+// time part, so that fields compare directly.
 func (dt DateTime) normalized() DateTime {
 	if !dt.HasZone || dt.Precision < PrecisionHour || dt.Offset == 0 {
 		return dt
