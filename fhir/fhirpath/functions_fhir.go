@@ -270,7 +270,18 @@ func (c *evalContext) resolveReference(ref string) map[string]any {
 			if id == "" {
 				return root
 			}
-			return findContained(root, id)
+			if m := findContained(root, id); m != nil || root["resourceType"] != "Bundle" {
+				return m
+			}
+			// NOTE: nodes do not know which entry they came from, so inside a
+			// Bundle "#id" resolves to the first entry's contained resource
+			// with that id, even if another entry holds the reference.
+			for _, res := range bundleEntryResources(root) {
+				if m := findContained(res, id); m != nil {
+					return m
+				}
+			}
+			return nil
 		}
 		if root["resourceType"] == "Bundle" {
 			if m := findInBundle(root, ref); m != nil {
@@ -292,6 +303,18 @@ func findContained(root map[string]any, id string) map[string]any {
 		}
 	}
 	return nil
+}
+
+func bundleEntryResources(bundle map[string]any) []map[string]any {
+	entries, _ := bundle["entry"].([]any)
+	out := make([]map[string]any, 0, len(entries))
+	for _, e := range entries {
+		entry, _ := e.(map[string]any)
+		if res, ok := entry["resource"].(map[string]any); ok {
+			out = append(out, res)
+		}
+	}
+	return out
 }
 
 func findInBundle(bundle map[string]any, ref string) map[string]any {

@@ -571,3 +571,32 @@ func TestExpressionString(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, src)
 	}
 }
+
+func TestResolveInsideBundle(t *testing.T) {
+	bundle := decodeTestJSON(t, `{
+  "resourceType": "Bundle", "type": "transaction",
+  "entry": [
+    {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "p", "gender": "female"}},
+    {"fullUrl": "urn:uuid:o", "resource": {"resourceType": "Observation", "status": "final", "code": {},
+      "subject": {"reference": "urn:uuid:p"}, "performer": [{"reference": "#pr"}],
+      "contained": [{"resourceType": "Practitioner", "id": "pr", "active": true}]}},
+    {"resource": {"resourceType": "Encounter", "id": "e1", "status": "finished", "class": {}, "subject": {"reference": "Patient/p"}}}
+  ]}`)
+	runFunctionCases(t, bundle, []functionCase{
+		{"entry.resource.ofType(Observation).subject.resolve().gender", []string{"female"}, false},
+		{"entry.resource.ofType(Encounter).subject.resolve().gender", []string{"female"}, false},
+		{"entry.resource.ofType(Observation).performer.resolve().active", []string{"true"}, false},
+		{"entry.resource.ofType(Observation).subject.resolve() is Patient", []string{"true"}, false},
+	})
+
+	resolver := WithResolver(func(ref string) map[string]any {
+		if ref == "Organization/x" {
+			return map[string]any{"resourceType": "Organization", "id": "x", "name": "External"}
+		}
+		return nil
+	})
+	p := decodeTestJSON(t, `{"resourceType": "Patient", "managingOrganization": {"reference": "Organization/x"}}`)
+	runFunctionCases(t, p, []functionCase{
+		{"managingOrganization.resolve().name", []string{"External"}, false},
+	}, resolver)
+}
