@@ -108,7 +108,7 @@ func (e *memberExpr) eval(c *evalContext, focus Collection) (Collection, error) 
 	if e.target == nil && e.name[0] >= 'A' && e.name[0] <= 'Z' {
 		var out Collection
 		for _, n := range input {
-			if n.typ == e.name || isSubtypeOf(n.typ, e.name) {
+			if n.typ == e.name || (!e.concreteType && isSubtypeOf(n.typ, e.name)) {
 				out = append(out, n)
 			}
 		}

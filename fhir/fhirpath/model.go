@@ -16,12 +16,16 @@ type elementInfo struct {
 	path   string // definition path without [x]; for a contentReference the referenced path
 	typ    string // the one type of a non-choice element
 	// choices lists, for a choice element, the JSON key of each allowed
-	// type ("valueQuantity") with that type.
-	choices []choiceKey
+	// type ("valueQuantity") with that type; choiceByKey indexes them.
+	choices     []choiceKey
+	choiceByKey map[string]*choiceKey
+	// primitive is set when values may have a "_name" sibling.
+	primitive bool
 }
 
 type choiceKey struct {
 	key, extKey, typ string
+	primitive        bool
 }
 
 // typeInfo lists the children of a type or backbone element in
@@ -68,12 +72,19 @@ func newElementInfo(el definitions.Element) *elementInfo {
 		info.path = strings.TrimSuffix(path, "[x]")
 		for _, t := range el.Types {
 			key := info.name + upperFirst(t.Code)
-			info.choices = append(info.choices, choiceKey{key: key, extKey: "_" + key, typ: t.Code})
+			info.choices = append(info.choices, choiceKey{key: key, extKey: "_" + key, typ: t.Code, primitive: isPrimitiveFHIRType(t.Code)})
+		}
+		info.choiceByKey = make(map[string]*choiceKey, 2*len(info.choices))
+		for i := range info.choices {
+			c := &info.choices[i]
+			info.choiceByKey[c.key] = c
+			info.choiceByKey[c.extKey] = c
 		}
 	case len(el.Types) > 0:
 		info.typ = el.Types[0].Code
 	}
 	info.extKey = "_" + info.name
+	info.primitive = isPrimitiveFHIRType(info.typ)
 	return info
 }
 
@@ -100,13 +111,27 @@ func isSubtypeOf(typ, ancestor string) bool {
 	if typ == ancestor {
 		return true
 	}
-	// Type hierarchies in R4 are at most four levels deep.
-	for t, depth := definitions.BaseType(typ), 0; t != "" && depth < 8; t, depth = definitions.BaseType(t), depth+1 {
+	for _, t := range ancestorsOf(typ) {
 		if t == ancestor {
 			return true
 		}
 	}
 	return false
+}
+
+var ancestorCache sync.Map // type name -> []string, nearest base first
+
+func ancestorsOf(typ string) []string {
+	if v, ok := ancestorCache.Load(typ); ok {
+		return v.([]string)
+	}
+	var list []string
+	// Type hierarchies in R4 are at most four levels deep.
+	for t := definitions.BaseType(typ); t != "" && len(list) < 8; t = definitions.BaseType(t) {
+		list = append(list, t)
+	}
+	ancestorCache.Store(typ, list)
+	return list
 }
 
 func isPrimitiveFHIRType(typ string) bool {

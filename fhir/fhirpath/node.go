@@ -329,18 +329,45 @@ func (n Node) children(out Collection) Collection {
 // appendFrom appends the values of the element found in the JSON object m.
 func (el *elementInfo) appendFrom(out Collection, m map[string]any) Collection {
 	if el.choices == nil {
-		v, ok1 := m[el.name]
-		e, ok2 := m[el.extKey]
-		if !ok1 && !ok2 {
+		v, ok := m[el.name]
+		var ext any
+		if el.primitive {
+			var hasExt bool
+			ext, hasExt = m[el.extKey]
+			ok = ok || hasExt
+		}
+		if !ok {
 			return out
 		}
-		return appendJSON(out, v, e, el.typ, el.path)
+		return appendJSON(out, v, ext, el.typ, el.path)
 	}
-	for _, c := range el.choices {
-		v, ok1 := m[c.key]
-		e, ok2 := m[c.extKey]
-		if ok1 || ok2 {
-			out = appendJSON(out, v, e, c.typ, el.path)
+
+	// Extension.value[x] allows 50 types, so scanning the object's few
+	// keys beats looking each choice up.
+	if len(el.choices) > len(m) {
+		for k := range m {
+			if c := el.choiceByKey[k]; c != nil && k == c.key {
+				return appendJSON(out, m[c.key], m[c.extKey], c.typ, el.path)
+			}
+		}
+		for k := range m {
+			if c := el.choiceByKey[k]; c != nil {
+				return appendJSON(out, nil, m[c.extKey], c.typ, el.path)
+			}
+		}
+		return out
+	}
+	for i := range el.choices {
+		c := &el.choices[i]
+		v, ok := m[c.key]
+		var ext any
+		if c.primitive {
+			var hasExt bool
+			ext, hasExt = m[c.extKey]
+			ok = ok || hasExt
+		}
+		if ok {
+			out = appendJSON(out, v, ext, c.typ, el.path)
 		}
 	}
 	return out

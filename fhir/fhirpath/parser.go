@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/ward-fhir/ward/fhir/definitions"
 )
 
 // expr is a node of the syntax tree. eval takes the focus, the collection
@@ -31,6 +33,9 @@ type variableExpr struct{ name string }
 type memberExpr struct {
 	target expr
 	name   string
+	// concreteType is set when name is a concrete resource type, which no
+	// other type derives from, so a type test is a string comparison.
+	concreteType bool
 	// last remembers the element found for the most recent parent type,
 	// which nearly always repeats, to skip the shared type cache.
 	last atomic.Pointer[memberLookup]
@@ -535,7 +540,7 @@ func (p *parser) term() (expr, error) {
 	if p.isOperator(p.peek(), "(") {
 		return p.call(nil, name, nameTok)
 	}
-	return &memberExpr{name: name}, nil
+	return &memberExpr{name: name, concreteType: definitions.IsResourceType(name)}, nil
 }
 
 func (p *parser) numberOrQuantity(t token) (expr, error) {
