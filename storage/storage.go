@@ -18,6 +18,9 @@ import (
 // Sentinel errors returned by every Backend, wrapped with the resource they
 // concern.
 var (
+	// ErrTooCostly means a search exceeded the backend's cost limits.
+	ErrTooCostly = errors.New("search too costly")
+
 	// ErrNotFound means the resource or version has never existed.
 	ErrNotFound = errors.New("resource not found")
 
@@ -82,6 +85,12 @@ type Write struct {
 	// JSON is the canonical JSON of the new version, with its id and meta
 	// already set; nil when Op is OpDelete.
 	JSON []byte
+
+	// Index holds the search index entries of the new version, computed by
+	// the search package; nil for a deletion. A backend that implements
+	// Searcher replaces the resource's entries with these atomically with
+	// the version.
+	Index []IndexEntry
 }
 
 // HistoryQuery selects versions for the history interactions. Type and ID
@@ -164,4 +173,24 @@ type Backend interface {
 	// Close releases the store. Calls to the other methods after Close
 	// fail.
 	Close() error
+}
+
+// Transactor is implemented by backends that can run several writes, and
+// the reads and searches they depend on, as one atomic unit: a FHIR
+// transaction Bundle, or a conditional create whose search and write must
+// not interleave with another client's.
+type Transactor interface {
+	// Transaction runs fn. When fn returns nil every write it made commits
+	// atomically, index entries included; otherwise, or on a crash, none
+	// does. fn must use only tx for storage calls. Transactions may be
+	// serialised; fn should not block on anything but tx.
+	Transaction(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is the view of the store inside a transaction: reads and searches see
+// the transaction's own writes.
+type Tx interface {
+	Write(ctx context.Context, w Write) (Resource, error)
+	Read(ctx context.Context, resourceType, id string) (Resource, error)
+	Search(ctx context.Context, q Query) (SearchPage, error)
 }
