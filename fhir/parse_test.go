@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -49,6 +50,12 @@ func parseInvalid(t *testing.T, body string) *InvalidError {
 const (
 	obsHead = `{"resourceType":"Observation","status":"final","code":{"text":"glucose"}`
 )
+
+// narrative returns a Patient whose text.div is div.
+func narrative(div string) string {
+	quoted, _ := json.Marshal(div)
+	return `{"resourceType":"Patient","text":{"status":"generated","div":` + string(quoted) + `}}`
+}
 
 func TestParseResourceRejects(t *testing.T) {
 	tests := []struct {
@@ -206,6 +213,30 @@ func TestParseResourceRejects(t *testing.T) {
 			[]issueKey{{"invariant", "Patient.contained[0].meta.versionId"}}},
 		{"contained with security label", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","meta":{"security":[{"code":"R"}]}}]}`,
 			[]issueKey{{"invariant", "Patient.contained[0].meta.security"}}},
+		{"narrative script element", narrative(`<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></div>`),
+			[]issueKey{{"invariant", "Patient.text.div"}}},
+		{"narrative event handler", narrative(`<div xmlns="http://www.w3.org/1999/xhtml"><p onclick="x()">a</p></div>`),
+			[]issueKey{{"invariant", "Patient.text.div"}}},
+		{"narrative javascript link", narrative(`<div xmlns="http://www.w3.org/1999/xhtml"><a href=" JavaScript:x()">a</a></div>`),
+			[]issueKey{{"invariant", "Patient.text.div"}}},
+		{"narrative not well-formed", narrative(`<div xmlns="http://www.w3.org/1999/xhtml"><p>a</div>`),
+			[]issueKey{{"value", "Patient.text.div"}}},
+		{"narrative plain text", narrative(`just text`), []issueKey{{"invariant", "Patient.text.div"}}},
+		{"narrative without namespace", narrative(`<div>a</div>`), []issueKey{{"invariant", "Patient.text.div"}}},
+		{"narrative root not div", narrative(`<p xmlns="http://www.w3.org/1999/xhtml">a</p>`),
+			[]issueKey{{"invariant", "Patient.text.div"}}},
+		{"narrative empty", narrative(`<div xmlns="http://www.w3.org/1999/xhtml">  </div>`),
+			[]issueKey{{"invariant", "Patient.text.div"}}},
+		{"narrative form element", narrative(`<div xmlns="http://www.w3.org/1999/xhtml"><form><input/></form></div>`),
+			[]issueKey{{"invariant", "Patient.text.div"}}},
+		{"narrative two roots", narrative(`<div xmlns="http://www.w3.org/1999/xhtml">a</div><div xmlns="http://www.w3.org/1999/xhtml">b</div>`),
+			[]issueKey{{"invariant", "Patient.text.div"}}},
+		{"contained narrative script", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><script/>x</div>"}}]}`,
+			[]issueKey{{"invariant", "Patient.contained[0].text.div"}}},
+		{"narrative accepted", narrative(`<div xmlns="http://www.w3.org/1999/xhtml"><table><tr><td>&nbsp;<b>x</b></td></tr></table><img src="#pic"/></div>`),
+			nil},
+		{"narrative image only", narrative(`<div xmlns="http://www.w3.org/1999/xhtml"><img src="data:image/png;base64,AAAA" alt=""/></div>`),
+			nil},
 		{"bundle entry resource required element", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","link":[{"type":"seealso"}]}}]}`,
 			[]issueKey{{"required", "Bundle.entry[0].resource.link[0].other"}}},
 	}
@@ -252,7 +283,7 @@ func TestParseResourceDiagnostics(t *testing.T) {
 		{"trailing data offset", `{"resourceType":"Patient"}  x`, `invalid JSON at byte offset 28: data after the top-level value`},
 		{"utf-8 offset", "{\"resourceType\":\"Patient\",\"id\":\"\xff\"}", `invalid UTF-8 at byte offset 32`},
 		{"reference type", `{"resourceType":"Patient","managingOrganization":{"reference":"Patient/2"}}`,
-			`reference "Patient/2" points to a Patient, but Patient.managingOrganization may only refer to Organization`},
+			`reference "Patient/2" points to a resource of type Patient, but Patient.managingOrganization may only refer to Organization`},
 		{"choice two values", obsHead + `,"valueQuantity":{"value":1},"valueString":"x"}`, `(valueQuantity, valueString)`},
 	}
 	for _, tt := range tests {
@@ -428,5 +459,40 @@ func TestOutcomeDefaults(t *testing.T) {
 	want := `{"resourceType":"OperationOutcome","issue":[{"code":"not-found","diagnostics":"gone","expression":["Patient.id"],"severity":"warning"}]}`
 	if string(body) != want {
 		t.Errorf("Marshal(Outcome) = %s, want %s", body, want)
+	}
+}
+
+func TestParseResourceConcurrent(t *testing.T) {
+	bodies := []string{
+		summaryPatient,
+		`{"resourceType":"Patient","birthDate":"1990-13-01","foo":1}`,
+		obsHead + `,"valueQuantity":{"value":"1"},"subject":{"reference":"Medication/1"}}`,
+		`{"resourceType":"Patient","contained":[{"resourceType":"Observation","code":{"text":"x"}}]}`,
+	}
+	want := make([]string, len(bodies))
+	for i, body := range bodies {
+		_, err := ParseResource([]byte(body), DefaultLimits())
+		want[i] = fmt.Sprint(err)
+	}
+
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for round := 0; round < 25; round++ {
+				for i, body := range bodies {
+					_, err := ParseResource([]byte(body), DefaultLimits())
+					if got := fmt.Sprint(err); got != want[i] {
+						errs <- fmt.Sprintf("body %d: got %s, want %s", i, got, want[i])
+						return
+					}
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if msg := <-errs; msg != "" {
+			t.Error(msg)
+		}
 	}
 }

@@ -141,7 +141,7 @@ func validatorIssue(object map[string]any, p jsonformatProblem, removed []string
 		}
 		// Details reads "invalid reference to a Medication resource, want Patient, Group".
 		target, allowed, _ := strings.Cut(strings.TrimPrefix(p.Details, "invalid reference to a "), " resource, want ")
-		issue.Diagnostics = fmt.Sprintf("reference %q points to a %s, but %s may only refer to %s", reference, target, loc.expression, allowed)
+		issue.Diagnostics = fmt.Sprintf("reference %q points to a resource of type %s, but %s may only refer to %s", reference, target, loc.expression, allowed)
 
 	case strings.HasPrefix(p.Details, "string contains invalid characters: "):
 		issue.Code = "value"

@@ -41,8 +41,12 @@ import (
 //     contained), dom-4 (no meta.versionId or meta.lastUpdated) and dom-5
 //     (no meta.security).
 //
-// What neither checks: the XHTML of Narrative.div (any string passes),
-// dom-3 (every contained resource is referenced), invariants written in
+//   - the XHTML of Narrative.div, which it takes as any string: Ward
+//     requires well-formed XHTML in one div element of the XHTML namespace,
+//     with content (txt-2) and only the elements that txt-1 allows, and
+//     rejects event handler attributes and script URLs (narrative.go).
+//
+// What neither checks: dom-3 (every contained resource is referenced), invariants written in
 // FHIRPath other than the above, bindings other than required codes bound
 // to enums, and absolute references or references with a malformed id
 // ("Organization/a b" passes).
@@ -132,6 +136,11 @@ func (w *structureWalker) object(object map[string]any, path string) {
 		case string:
 			if v == "" {
 				w.add("value", childPath, fmt.Sprintf("%s is an empty string; FHIR strings have at least one character, so omit the element instead", fhirPathOfJSONPath(childPath)))
+			} else if key == "div" {
+				// Only Narrative has an element named div.
+				if code, problem := checkNarrative(v); problem != "" {
+					w.add(code, childPath, problem)
+				}
 			}
 		case []any:
 			w.array(object, key, v, childPath)
