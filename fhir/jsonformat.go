@@ -127,7 +127,7 @@ func runJSONFormat(body []byte, object map[string]any) []Issue {
 	}
 
 	rep := &reporter{}
-	_, err = u.UnmarshalWithErrorReporter(body, rep)
+	_, err = u.UnmarshalWithErrorReporter(jsonformatInput(body, object), rep)
 	if err == nil {
 		return sortIssues(validatorIssues(object, rep.problems, nil))
 	}

@@ -81,6 +81,13 @@ func parseIssue(object map[string]any, p jsonformatProblem) Issue {
 		issue.Expression = expressionList(loc.expression)
 		issue.Diagnostics = fmt.Sprintf("invalid reference at %s: %s", loc.expression, p.Diagnostics)
 
+	case loc.found && loc.value == nil:
+		// Ward's own null check words this the same way, so dedupeIssues
+		// keeps one of the two.
+		issue.Code = "structure"
+		issue.Expression = expressionList(loc.expression)
+		issue.Diagnostics = nullDiagnostics(loc.expression)
+
 	case isPrimitiveProblem(p.Details):
 		issue.Code = "value"
 		issue.Expression = expressionList(loc.expression)
@@ -224,4 +231,8 @@ func trimLastStep(path string) string {
 		return path[:i]
 	}
 	return path
+}
+
+func nullDiagnostics(expression string) string {
+	return fmt.Sprintf("%s is null; FHIR JSON omits an element without a value, and null may only stand in a primitive array where the matching _ array has an item", expression)
 }

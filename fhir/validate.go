@@ -51,9 +51,10 @@ import (
 // to enums, and absolute references or references with a malformed id
 // ("Organization/a b" passes).
 //
-// What jsonformat wrongly rejects: null placeholders in a primitive array
-// that has a matching _ array (["a", null] with [null, {"id": "x"}]), which
-// FHIR JSON allows.
+// What jsonformat wrongly rejects: the null placeholders that align a
+// primitive array with its _ array (["a", null] with [null, {"id": "x"}]),
+// which FHIR JSON allows. Ward gives jsonformat a copy with the
+// placeholders filled in (placeholder.go).
 
 // validate runs jsonformat and Ward's own checks over a resource that has
 // passed the syntax, depth, duplicate-key and resourceType checks.
@@ -132,7 +133,7 @@ func (w *structureWalker) object(object map[string]any, path string) {
 
 		switch v := value.(type) {
 		case nil:
-			w.add("structure", childPath, fmt.Sprintf("%s is null; FHIR JSON omits an element that has no value", fhirPathOfJSONPath(childPath)))
+			w.add("structure", childPath, nullDiagnostics(fhirPathOfJSONPath(childPath)))
 		case string:
 			if v == "" {
 				w.add("value", childPath, fmt.Sprintf("%s is an empty string; FHIR strings have at least one character, so omit the element instead", fhirPathOfJSONPath(childPath)))
@@ -185,7 +186,7 @@ func (w *structureWalker) array(parent map[string]any, key string, list []any, p
 			if i < len(companion) && companion[i] != nil {
 				continue
 			}
-			w.add("structure", itemPath, fmt.Sprintf("%s is null; null may only stand in a primitive array where the matching _ array has an item", fhirPathOfJSONPath(itemPath)))
+			w.add("structure", itemPath, nullDiagnostics(fhirPathOfJSONPath(itemPath)))
 		case string:
 			if v == "" {
 				w.add("value", itemPath, fmt.Sprintf("%s is an empty string; FHIR strings have at least one character", fhirPathOfJSONPath(itemPath)))
