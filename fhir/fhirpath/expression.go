@@ -68,8 +68,8 @@ func WithVariable(name string, value any) Option {
 	}
 }
 
-// WithNow fixes the instant that now(), today() and timeOfDay() return;
-// by default they use the time of the call to Evaluate.
+// WithNow fixes the instant that now(), today() and timeOfDay() return.
+// Without it the clock is read at the first such call of each evaluation.
 func WithNow(t time.Time) Option {
 	return func(o *options) { o.now = t }
 }

@@ -126,7 +126,8 @@ func ancestorsOf(typ string) []string {
 		return v.([]string)
 	}
 	var list []string
-	// Type hierarchies in R4 are at most four levels deep.
+	// R4 type hierarchies are a few levels deep; the bound only guards
+	// against a cycle.
 	for t := definitions.BaseType(typ); t != "" && len(list) < 8; t = definitions.BaseType(t) {
 		list = append(list, t)
 	}
