@@ -15,7 +15,7 @@ const (
 )
 
 // Summary returns a copy of obj reduced as the _summary search parameter
-// asks:
+// defines it:
 //   - "true": the elements that the R4 StructureDefinitions mark isSummary,
 //     the mandatory ones (minimum cardinality 1), and resourceType, id and
 //     meta. In the resource and its backbone elements each child is chosen
@@ -56,7 +56,7 @@ func Summary(obj map[string]any, mode string) (map[string]any, error) {
 }
 
 // Elements returns a copy of obj with only the named top-level elements, as
-// the _elements search parameter asks, plus resourceType, id, meta and the
+// the _elements search parameter defines it, plus resourceType, id, meta and the
 // top-level mandatory elements. A name may carry the resource type as a
 // prefix ("Patient.name"). A choice element is named without its type
 // ("value" keeps valueQuantity), and a primitive's "_" extension companion
