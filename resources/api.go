@@ -122,7 +122,9 @@ func (a *API) routes() *gin.Engine {
 	r.Use(a.requestID, a.observe, a.recover, a.limitBody)
 
 	r.GET("/healthz", a.healthz)
+	r.HEAD("/healthz", a.healthz)
 	r.GET("/readyz", a.readyz)
+	r.HEAD("/readyz", a.readyz)
 	r.GET("/metrics", a.serveMetrics())
 
 	r.GET("/metadata", a.handle("capabilities", a.capabilities))

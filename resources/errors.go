@@ -78,14 +78,18 @@ func toAPIError(err error) (*apiError, bool) {
 	switch {
 	case errors.As(err, &tooLarge), errors.Is(err, fhir.ErrTooLarge):
 		return newAPIError(http.StatusRequestEntityTooLarge, "too-costly", nil, "%s", err.Error()), true
+	// Handlers name the resource in their own messages; these are the
+	// fallbacks, worded without the backend's internal detail.
 	case errors.Is(err, storage.ErrNotFound):
-		return newAPIError(http.StatusNotFound, "not-found", nil, "%s", err.Error()), true
+		return newAPIError(http.StatusNotFound, "not-found", nil, "the resource is not known"), true
 	case errors.Is(err, storage.ErrGone):
-		return newAPIError(http.StatusGone, "deleted", nil, "%s", err.Error()), true
+		return newAPIError(http.StatusGone, "deleted", nil, "the resource was deleted"), true
 	case errors.Is(err, storage.ErrVersionConflict):
-		return newAPIError(http.StatusConflict, "conflict", nil, "%s; read the resource again and retry", err.Error()), true
+		return newAPIError(http.StatusConflict, "conflict", nil,
+			"another client changed the resource while this request was processed; read it again and retry"), true
 	case errors.Is(err, storage.ErrInvalidCursor):
-		return newAPIError(http.StatusBadRequest, "invalid", []string{"_page"}, "%s", err.Error()), true
+		return newAPIError(http.StatusBadRequest, "invalid", []string{"_page"},
+			"the _page cursor is invalid or belongs to another query; start again from the first page"), true
 	}
 	return nil, false
 }

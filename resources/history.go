@@ -27,7 +27,11 @@ func (a *API) historyInstance(c *gin.Context) error {
 	}
 	// The history of a deleted resource is still served; one that never
 	// existed is 404.
-	if _, err := a.store.Read(c.Request.Context(), resourceType, id); err != nil && !errors.Is(err, storage.ErrGone) {
+	_, err = a.store.Read(c.Request.Context(), resourceType, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return notFound("%s/%s is not known", resourceType, id)
+	}
+	if err != nil && !errors.Is(err, storage.ErrGone) {
 		return err
 	}
 	return a.history(c, storage.HistoryQuery{Type: resourceType, ID: id}, "/"+resourceType+"/"+id+"/_history")

@@ -78,6 +78,9 @@ func acceptJSON(header string) (string, bool) {
 		if params["q"] == "0" || params["q"] == "0.0" || params["q"] == "0.00" || params["q"] == "0.000" {
 			continue
 		}
+		if !isR4(params) {
+			continue
+		}
 		switch mediaType {
 		case mediaFHIRJSON, "json":
 			return mediaFHIRJSON, true
@@ -93,6 +96,13 @@ func acceptJSON(header string) (string, bool) {
 	return "", false
 }
 
+// isR4 reports whether a media type's fhirVersion parameter, if any, names
+// R4. The spec's version parameter uses the major.minor form, 4.0.
+func isR4(params map[string]string) bool {
+	version, ok := params["fhirversion"]
+	return !ok || version == "4.0" || version == "4.0.1"
+}
+
 // checkContentType rejects a request body that is not FHIR JSON with 415.
 // A missing Content-Type is accepted as JSON, since many clients omit it.
 func checkContentType(r *http.Request, allowed ...string) error {
@@ -103,6 +113,9 @@ func checkContentType(r *http.Request, allowed ...string) error {
 	mediaType, params, err := mime.ParseMediaType(header)
 	if err != nil {
 		return unsupportedMediaType("the Content-Type header %q is malformed", header)
+	}
+	if !isR4(params) {
+		return unsupportedMediaType("the body is FHIR version %s; this server speaks FHIR R4 (fhirVersion=4.0)", params["fhirversion"])
 	}
 	if charset, ok := params["charset"]; ok && !strings.EqualFold(charset, "utf-8") {
 		return unsupportedMediaType("the charset %q is not supported; FHIR JSON is UTF-8", charset)

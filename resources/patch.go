@@ -52,7 +52,12 @@ func (a *API) patch(c *gin.Context) error {
 	}
 
 	current, err := a.store.Read(c.Request.Context(), resourceType, id)
-	if err != nil {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return notFound("%s/%s is not known", resourceType, id)
+	case errors.Is(err, storage.ErrGone):
+		return newAPIError(http.StatusGone, "deleted", nil, "%s/%s was deleted in version %d", resourceType, id, current.VersionID)
+	case err != nil:
 		return err
 	}
 	if ifMatch != 0 && ifMatch != current.VersionID {

@@ -59,6 +59,9 @@ func (a *API) read(c *gin.Context) error {
 		setVersionHeaders(c, r)
 		return newAPIError(http.StatusGone, "deleted", nil, "%s/%s was deleted in version %d", resourceType, id, r.VersionID)
 	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return notFound("%s/%s is not known", resourceType, id)
+	}
 	if err != nil {
 		return err
 	}
@@ -90,6 +93,9 @@ func (a *API) vread(c *gin.Context) error {
 	if errors.Is(err, storage.ErrGone) {
 		setVersionHeaders(c, r)
 		return newAPIError(http.StatusGone, "deleted", nil, "version %d of %s/%s is a deletion", version, resourceType, id)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return notFound("%s/%s has no version %d", resourceType, id, version)
 	}
 	if err != nil {
 		return err

@@ -83,6 +83,8 @@ func TestContentNegotiation(t *testing.T) {
 		{"_format xml", "/Patient/" + id + "?_format=xml", nil, http.StatusNotAcceptable, "application/fhir+json; charset=utf-8"},
 		{"_format full media type", "/Patient/" + id + "?_format=application/json", nil, http.StatusOK, "application/json; charset=utf-8"},
 		{"metadata XML", "/metadata?_format=application/fhir%2Bxml", nil, http.StatusNotAcceptable, "application/fhir+json; charset=utf-8"},
+		{"Accept R4 version", "/Patient/" + id, []string{"Accept", "application/fhir+json; fhirVersion=4.0"}, http.StatusOK, "application/fhir+json; charset=utf-8"},
+		{"Accept STU3 only", "/Patient/" + id, []string{"Accept", "application/fhir+json; fhirVersion=3.0"}, http.StatusNotAcceptable, "application/fhir+json; charset=utf-8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +112,8 @@ func TestRequestContentType(t *testing.T) {
 		{"xml", "application/xml", http.StatusUnsupportedMediaType},
 		{"text", "text/plain", http.StatusUnsupportedMediaType},
 		{"latin-1", "application/fhir+json; charset=iso-8859-1", http.StatusUnsupportedMediaType},
+		{"R4 version", "application/fhir+json; fhirVersion=4.0", http.StatusCreated},
+		{"R5 version", "application/fhir+json; fhirVersion=5.0", http.StatusUnsupportedMediaType},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

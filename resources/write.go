@@ -88,32 +88,47 @@ func (a *API) update(c *gin.Context) error {
 			"the resource id %q differs from the id %q in the URL", res.ID, id)
 	}
 
-	current, exists, err := a.currentVersion(c, resourceType, id)
-	if err != nil {
-		return err
-	}
-	if ifMatch != 0 && ifMatch != current.VersionID {
-		return preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
-	}
+	// A client that sent no If-Match asked for its body to become the
+	// current version whatever came before, so a lost race is retried on
+	// the new current version instead of being reported as 409.
+	for attempt := 1; ; attempt++ {
+		current, exists, err := a.currentVersion(c, resourceType, id)
+		if err != nil {
+			return err
+		}
+		if ifMatch != 0 && ifMatch != current.VersionID {
+			if current.VersionID == 0 {
+				return preconditionFailed("If-Match names version %d but %s/%s does not exist", ifMatch, resourceType, id)
+			}
+			return preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+		}
 
-	w := storage.Write{
-		Type:          resourceType,
-		ID:            id,
-		VersionID:     current.VersionID + 1,
-		LastUpdated:   a.nextInstant(current),
-		Op:            storage.OpUpdate,
-		ExpectVersion: current.VersionID,
+		w := storage.Write{
+			Type:          resourceType,
+			ID:            id,
+			VersionID:     current.VersionID + 1,
+			LastUpdated:   a.nextInstant(current),
+			Op:            storage.OpUpdate,
+			ExpectVersion: current.VersionID,
+		}
+		status, outcome := http.StatusOK, "updated"
+		if !exists {
+			w.Op, status, outcome = storage.OpCreate, http.StatusCreated, "created"
+		}
+		saved, err := a.save(c, w, res.Object)
+		if errors.Is(err, storage.ErrVersionConflict) && ifMatch == 0 && attempt < maxUpdateAttempts {
+			continue
+		}
+		if err != nil {
+			return conflictAsPrecondition(err, ifMatch)
+		}
+		return a.sendWritten(c, status, f, saved, outcome)
 	}
-	status, outcome := http.StatusOK, "updated"
-	if !exists {
-		w.Op, status, outcome = storage.OpCreate, http.StatusCreated, "created"
-	}
-	saved, err := a.save(c, w, res.Object)
-	if err != nil {
-		return conflictAsPrecondition(err, ifMatch)
-	}
-	return a.sendWritten(c, status, f, saved, outcome)
 }
+
+// maxUpdateAttempts bounds the retries of an update without If-Match, so
+// that a resource under constant contention still gets an answer.
+const maxUpdateAttempts = 5
 
 // delete serves DELETE [base]/[type]/[id]. Deleting a resource that is
 // already deleted changes nothing and succeeds; deleting one that never
@@ -130,6 +145,8 @@ func (a *API) delete(c *gin.Context) error {
 
 	current, err := a.store.Read(c.Request.Context(), resourceType, id)
 	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return notFound("%s/%s is not known, so there is nothing to delete", resourceType, id)
 	case errors.Is(err, storage.ErrGone):
 		if ifMatch != 0 && ifMatch != current.VersionID {
 			return preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
