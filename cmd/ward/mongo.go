@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/ward-fhir/ward/storage"
+	"github.com/ward-fhir/ward/storage/mongo"
 )
 
-// openMongo opens the MongoDB backend.
+// openMongo opens the MongoDB backend on the database named in uri, or
+// "ward" when the URI names none. The deployment must be a replica set or a
+// sharded cluster, because every write is a transaction.
 func openMongo(ctx context.Context, uri string) (storage.Backend, error) {
-	_ = ctx
-	_ = uri
-	// TODO: the MongoDB backend (storage/mongo) is not written yet.
-	return nil, errors.New("the MongoDB backend is not available in this build yet; leave --mongodb-uri empty to use the embedded store")
+	store, err := mongo.Open(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("open the MongoDB store: %w", err)
+	}
+	return store, nil
 }
