@@ -40,6 +40,10 @@ type location struct {
 	// path. pruneProblems deletes that key to remove the failing element.
 	parent map[string]any
 	key    string
+	// inReference is true when the path ends in Reference.reference or in
+	// a part of it that jsonformat's proto splits out, such as the version
+	// in "managingOrganization.organizationId.history".
+	inReference bool
 }
 
 // fhirPathOfJSONPath translates a path without looking at any value.
@@ -63,6 +67,10 @@ func locate(root map[string]any, path string) location {
 	var pendingChoiceObject map[string]any
 
 	for _, step := range steps[1:] {
+		if loc.inReference {
+			// FHIRPath has no element below Reference.reference.
+			break
+		}
 		name, indexes := splitIndexes(step)
 
 		if expectResourceType {
@@ -107,6 +115,7 @@ func locate(root map[string]any, path string) location {
 		case field != nil && isReferenceOneofMember(message, field):
 			out = append(out, "reference")
 			loc.descend(loc.objectValue(), "reference")
+			loc.inReference = true
 			message = nil
 			continue
 

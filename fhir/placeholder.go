@@ -43,7 +43,7 @@ func fillPlaceholders(root, object map[string]any, path string) bool {
 		childPath := joinJSONPath(path, key)
 		switch v := value.(type) {
 		case map[string]any:
-			if resourceType, ok := v["resourceType"].(string); ok && (key == "resource" || key == "contained") {
+			if resourceType, ok := v["resourceType"].(string); ok {
 				childPath += "." + resourceType
 			}
 			changed = fillPlaceholders(root, v, childPath) || changed
@@ -56,7 +56,7 @@ func fillPlaceholders(root, object map[string]any, path string) bool {
 			for i, item := range v {
 				if m, ok := item.(map[string]any); ok {
 					itemPath := childPath + "[" + strconv.Itoa(i) + "]"
-					if resourceType, ok := m["resourceType"].(string); ok && key == "contained" {
+					if resourceType, ok := m["resourceType"].(string); ok {
 						itemPath += "." + resourceType
 					}
 					changed = fillPlaceholders(root, m, itemPath) || changed

@@ -159,6 +159,14 @@ func validatorIssue(object map[string]any, p jsonformatProblem, removed []string
 		issue.Code = "value"
 		issue.Diagnostics = fmt.Sprintf("value of %s is longer than the 1 MB that FHIR allows for a string", loc.expression)
 
+	case loc.inReference:
+		issue.Code = "value"
+		reference, _ := loc.value.(string)
+		issue.Diagnostics = checkRelativeReference(reference)
+		if issue.Diagnostics == "" {
+			issue.Diagnostics = fmt.Sprintf("invalid reference %q: %s", reference, p.Details)
+		}
+
 	default:
 		// Formats of id, code, oid, uuid, uri and integer ranges.
 		issue.Code = "value"

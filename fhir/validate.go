@@ -3,8 +3,11 @@ package fhir
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ward-fhir/ward/fhir/definitions"
 )
 
 // What jsonformat (google/fhir go v0.7.4, R4, NewUnmarshaller) rejects, as
@@ -46,10 +49,12 @@ import (
 //     with content (txt-2) and only the elements that txt-1 allows, and
 //     rejects event handler attributes and script URLs (narrative.go).
 //
-// What neither checks: dom-3 (every contained resource is referenced), invariants written in
-// FHIRPath other than the above, bindings other than required codes bound
-// to enums, and absolute references or references with a malformed id
-// ("Organization/a b" passes).
+//   - the id in a relative reference: it takes "Organization/a b" as a URI,
+//     Ward requires a valid id after a known resource type.
+//
+// What neither checks: dom-3 (every contained resource is referenced),
+// invariants written in FHIRPath other than the above, bindings other than
+// required codes bound to enums, and absolute references.
 //
 // What jsonformat wrongly rejects: the null placeholders that align a
 // primitive array with its _ array (["a", null] with [null, {"id": "x"}]),
@@ -142,6 +147,10 @@ func (w *structureWalker) object(object map[string]any, path string) {
 				if code, problem := checkNarrative(v); problem != "" {
 					w.add(code, childPath, problem)
 				}
+			} else if key == "reference" {
+				if problem := checkRelativeReference(v); problem != "" {
+					w.add("value", childPath, problem)
+				}
 			}
 		case []any:
 			w.array(object, key, v, childPath)
@@ -155,10 +164,11 @@ func (w *structureWalker) object(object map[string]any, path string) {
 	}
 }
 
-// child checks an object value, which is a resource where it is an item of
-// contained or the resource of a Bundle entry or Parameters parameter.
+// child checks an object value. Only resources have a resourceType, so an
+// object with one is a resource: an item of contained, the resource of a
+// Bundle entry or Parameters parameter, or a Bundle response's outcome.
 func (w *structureWalker) child(key string, object map[string]any, path string) {
-	if resourceType, ok := object["resourceType"].(string); ok && (key == "resource" || key == "contained") {
+	if resourceType, ok := object["resourceType"].(string); ok {
 		w.resource(object, path+"."+resourceType, key == "contained")
 		return
 	}
@@ -282,4 +292,24 @@ func sortedKeys(object map[string]any) []string {
 	}
 	sortStrings(keys)
 	return keys
+}
+
+var relativeReferencePattern = regexp.MustCompile(`^([A-Z][A-Za-z]+)/([^/]*)(/_history/([^/]*))?$`)
+
+// checkRelativeReference checks a Reference.reference of the form Type/id
+// or Type/id/_history/version whose Type is an R4 resource type. Other
+// forms (absolute URLs, urn:uuid:, #fragments, conditional references
+// such as Patient?identifier=x) are left alone.
+func checkRelativeReference(reference string) string {
+	m := relativeReferencePattern.FindStringSubmatch(reference)
+	if m == nil || !definitions.IsResourceType(m[1]) {
+		return ""
+	}
+	if !idPattern.MatchString(m[2]) {
+		return fmt.Sprintf(`invalid reference %q: the id after "%s/" must match [A-Za-z0-9\-\.]{1,64}`, reference, m[1])
+	}
+	if m[3] != "" && !idPattern.MatchString(m[4]) {
+		return fmt.Sprintf(`invalid reference %q: the version after "_history/" must match [A-Za-z0-9\-\.]{1,64}`, reference)
+	}
+	return ""
 }
