@@ -130,6 +130,9 @@ func (a *API) historyBundle(page storage.HistoryPage) (map[string]any, error) {
 		case storage.OpDelete:
 			request["method"] = "DELETE"
 			response["status"] = "204 No Content"
+		case storage.OpPatch:
+			request["method"] = "PATCH"
+			response["status"] = "200 OK"
 		default:
 			request["method"] = "PUT"
 			response["status"] = "200 OK"

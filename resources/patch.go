@@ -86,7 +86,7 @@ func (a *API) patch(c *gin.Context) error {
 		ID:            id,
 		VersionID:     current.VersionID + 1,
 		LastUpdated:   a.nextInstant(current),
-		Op:            storage.OpUpdate,
+		Op:            storage.OpPatch,
 		ExpectVersion: current.VersionID,
 	}, res.Object)
 	if err != nil {

@@ -26,6 +26,13 @@ func TestPatch(t *testing.T) {
 	if read.json(t)["birthDate"] != "1975-01-02" {
 		t.Errorf("read after patch: birthDate = %v", read.json(t)["birthDate"])
 	}
+
+	history := s.do("GET", "/Patient/"+id+"/_history", "").json(t)
+	newest := bundleEntries(t, history)[0]
+	request := newest["request"].(map[string]any)
+	if request["method"] != "PATCH" || request["url"] != "Patient/"+id {
+		t.Errorf("history entry request = %v, want PATCH Patient/%s", request, id)
+	}
 }
 
 func TestPatchErrors(t *testing.T) {

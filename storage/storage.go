@@ -31,9 +31,9 @@ var (
 	// the write expected, usually because another client wrote first.
 	ErrVersionConflict = errors.New("version conflict")
 
-	// ErrInvalidCursor means a history cursor could not be decoded, or was
-	// issued for a different query.
-	ErrInvalidCursor = errors.New("invalid history cursor")
+	// ErrInvalidCursor means a history or search cursor could not be
+	// decoded, was issued for a different query, or has expired.
+	ErrInvalidCursor = errors.New("invalid paging cursor")
 )
 
 // Operation records which interaction produced a version, so that history
@@ -43,7 +43,8 @@ type Operation string
 // Operations a version can come from.
 const (
 	OpCreate Operation = "create" // POST, or PUT that created the resource
-	OpUpdate Operation = "update" // PUT or PATCH of an existing resource
+	OpUpdate Operation = "update" // PUT of an existing resource
+	OpPatch  Operation = "patch"  // PATCH
 	OpDelete Operation = "delete" // DELETE
 )
 

@@ -83,7 +83,7 @@ func validateWrite(w storage.Write) error {
 	}
 
 	switch w.Op {
-	case storage.OpCreate, storage.OpUpdate:
+	case storage.OpCreate, storage.OpUpdate, storage.OpPatch:
 		if len(w.JSON) == 0 {
 			return fmt.Errorf("mongo: write %s version %d: %s without JSON", name, w.VersionID, w.Op)
 		}

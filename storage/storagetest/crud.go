@@ -193,7 +193,7 @@ func testInvalidWriteRejected(t *testing.T, b storage.Backend) {
 		{"empty id", func(w *storage.Write) { w.ID = "" }},
 		{"version zero", func(w *storage.Write) { w.VersionID = 0 }},
 		{"expected version below AnyVersion", func(w *storage.Write) { w.ExpectVersion = -2 }},
-		{"unknown operation", func(w *storage.Write) { w.Op = "patch" }},
+		{"unknown operation", func(w *storage.Write) { w.Op = "merge" }},
 		{"create without JSON", func(w *storage.Write) { w.JSON = nil }},
 		{"update without JSON", func(w *storage.Write) { w.Op = storage.OpUpdate; w.JSON = nil }},
 		{"delete with JSON", func(w *storage.Write) { w.Op = storage.OpDelete }},
