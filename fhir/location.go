@@ -74,12 +74,16 @@ func locate(root map[string]any, path string) location {
 		name, indexes := splitIndexes(step)
 
 		if expectResourceType {
-			// A contained resource's type is a step of its own in both
-			// dialects; FHIRPath has no such step.
+			// jsonformat writes a nested resource's type as a step of its
+			// own, which FHIRPath does not have. Paths from scan.go lack the
+			// step, and then the resource's own resourceType says the type.
 			expectResourceType = false
 			if m := resourceMessage(name); m != nil {
 				message = m
 				continue
+			}
+			if resourceType, ok := loc.objectValue()["resourceType"].(string); ok {
+				message = resourceMessage(resourceType)
 			}
 		}
 

@@ -53,7 +53,7 @@ func ParseResource(body []byte, limits Limits) (*Resource, error) {
 	if object != nil {
 		root, _ = object["resourceType"].(string)
 	}
-	if issues := scanStructure(body, root, limits.MaxDepth); len(issues) > 0 {
+	if issues := scanResourceStructure(body, root, object, limits.MaxDepth); len(issues) > 0 {
 		return nil, &InvalidError{Issues: issues}
 	}
 

@@ -88,6 +88,9 @@ func TestParseResourceRejects(t *testing.T) {
 		{"duplicate key in contained", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","name":"a","name":"b"}]}`,
 			[]issueKey{{"structure", "Patient.contained[0].name"}}},
 
+		{"duplicate choice key in contained", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueString":"a","valueString":"b"}]}`,
+			[]issueKey{{"structure", "Patient.contained[0].value.ofType(string)"}}},
+
 		// Found by jsonformat.
 		{"unknown element", `{"resourceType":"Patient","foo":1}`, []issueKey{{"structure", "Patient.foo"}}},
 		{"unknown nested element", `{"resourceType":"Patient","name":[{"surname":"x"}]}`,
@@ -205,6 +208,8 @@ func TestParseResourceRejects(t *testing.T) {
 		{"paired null with extension accepted", `{"resourceType":"Patient","name":[{"given":[null,"b"],"_given":[{"extension":[{"url":"http://x","valueCode":"masked"}]},null]}]}`, nil},
 		{"paired null in enum code array accepted", `{"resourceType":"Questionnaire","status":"draft","subjectType":["Patient",null],"_subjectType":[null,{"id":"s"}]}`, nil},
 		{"paired null in contained accepted", `{"resourceType":"Patient","contained":[{"resourceType":"Patient","name":[{"given":[null],"_given":[{"id":"x"}]}]}]}`, nil},
+		{"contained with paired null still validated", `{"resourceType":"Patient","contained":[{"resourceType":"Patient","id":"a b","name":[{"given":[null],"_given":[{"id":"x"}]}]}]}`,
+			[]issueKey{{"value", "Patient.contained[0].id"}}},
 		{"paired null extension still validated", `{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,{"foo":1}]}]}`,
 			[]issueKey{{"structure", "Patient.name[0].given[1].foo"}}},
 		{"extension with value and extensions", `{"resourceType":"Patient","extension":[{"url":"http://x","valueString":"x","extension":[{"url":"y","valueString":"z"}]}]}`,

@@ -14,14 +14,21 @@ import (
 // check has to work on the bytes. root names the top-level object in the
 // reported paths.
 func scanStructure(body []byte, root string, maxDepth int) []Issue {
-	s := &structureScanner{data: body, maxDepth: maxDepth}
+	return scanResourceStructure(body, root, nil, maxDepth)
+}
+
+// scanResourceStructure is scanStructure for a body already decoded into
+// object, which lets the reported paths name choice elements and elements
+// of nested resources in FHIRPath form.
+func scanResourceStructure(body []byte, root string, object map[string]any, maxDepth int) []Issue {
+	s := &structureScanner{data: body, maxDepth: maxDepth, resource: object}
 	s.value(root, 1)
 	if s.tooDeep != "" {
 		return []Issue{{
 			Severity:    "error",
 			Code:        "too-costly",
 			Diagnostics: fmt.Sprintf("JSON nesting depth exceeds the limit of %d at %s", maxDepth, s.tooDeep),
-			Expression:  expressionList(fhirPathOfJSONPath(s.tooDeep)),
+			Expression:  expressionList(locate(s.resource, s.tooDeep).expression),
 		}}
 	}
 	return s.duplicates
@@ -33,6 +40,7 @@ type structureScanner struct {
 	maxDepth   int
 	tooDeep    string // path of the first value past maxDepth
 	duplicates []Issue
+	resource   map[string]any // the decoded body, or nil
 }
 
 // value scans the value at s.pos, which sits at nesting depth depth when it
@@ -92,7 +100,7 @@ func (s *structureScanner) object(path string, depth int) {
 					Severity:    "error",
 					Code:        "structure",
 					Diagnostics: fmt.Sprintf("duplicate JSON key %q at %s; each element may occur only once per object", key, childPath),
-					Expression:  expressionList(fhirPathOfJSONPath(childPath)),
+					Expression:  expressionList(locate(s.resource, childPath).expression),
 				})
 				break
 			}

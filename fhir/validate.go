@@ -249,7 +249,7 @@ func validateContained(object map[string]any, expression string) []Issue {
 		return []Issue{internalIssue(fmt.Errorf("encode contained resource %s: %w", expression, err))}
 	}
 	rep := &reporter{}
-	if _, err := u.UnmarshalWithErrorReporter(body, rep); err != nil {
+	if _, err := u.UnmarshalWithErrorReporter(jsonformatInput(body, object), rep); err != nil {
 		// The containing resource parsed, so this one does too; a failure
 		// here is jsonformat's, and the parse issues are already reported.
 		return nil
