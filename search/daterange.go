@@ -96,3 +96,42 @@ func ParseDateRange(value string) (low, high time.Time, err error) {
 	high = step(start).UTC().Add(-time.Nanosecond)
 	return low, high, nil
 }
+
+// prefixes are the comparison prefixes of ordered search values (number,
+// date, quantity), http://hl7.org/fhir/R4/search.html#prefix.
+var prefixes = map[string]bool{
+	"eq": true, "ne": true, "gt": true, "lt": true, "ge": true,
+	"le": true, "sa": true, "eb": true, "ap": true,
+}
+
+// splitPrefix separates a comparison prefix from an ordered value. A value
+// that starts with two letters that are not a prefix is an error, because
+// no number or date starts with a letter.
+func splitPrefix(value string) (prefix, rest string, err error) {
+	if len(value) >= 2 && isLetter(value[0]) && isLetter(value[1]) {
+		if !prefixes[value[:2]] {
+			return "", "", fmt.Errorf("%q has the unknown prefix %q; use one of eq, ne, gt, lt, ge, le, sa, eb, ap", value, value[:2])
+		}
+		return value[:2], value[2:], nil
+	}
+	return "eq", value, nil
+}
+
+func isLetter(b byte) bool {
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')
+}
+
+// ParseDateValue parses a date search value with its optional prefix
+// (ge2024-01, lt2024-03-01T10:00:00Z) and returns the prefix, eq when there
+// is none, and the closed UTC range the date covers at its precision.
+func ParseDateValue(value string) (prefix string, low, high time.Time, err error) {
+	prefix, rest, err := splitPrefix(value)
+	if err != nil {
+		return "", low, high, err
+	}
+	low, high, err = ParseDateRange(rest)
+	if err != nil {
+		return "", low, high, err
+	}
+	return prefix, low, high, nil
+}
