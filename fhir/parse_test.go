@@ -92,6 +92,9 @@ func TestParseResourceRejects(t *testing.T) {
 			[]issueKey{{"structure", "Patient.contained[0].value.ofType(string)"}}},
 
 		// Found by jsonformat.
+		{"resourceType in a data type", `{"resourceType":"Patient","name":[{"resourceType":"Patient","family":"x"}]}`,
+			[]issueKey{{"structure", "Patient.name[0].resourceType"}}},
+
 		{"unknown element", `{"resourceType":"Patient","foo":1}`, []issueKey{{"structure", "Patient.foo"}}},
 		{"unknown nested element", `{"resourceType":"Patient","name":[{"surname":"x"}]}`,
 			[]issueKey{{"structure", "Patient.name[0].surname"}}},

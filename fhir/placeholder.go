@@ -10,6 +10,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	apb "github.com/google/fhir/go/proto/google/fhir/proto/annotations_go_proto"
+
+	"github.com/ward-fhir/ward/fhir/definitions"
 )
 
 // FHIR JSON keeps a primitive array and its "_" array of ids and extensions
@@ -43,7 +45,7 @@ func fillPlaceholders(root, object map[string]any, path string) bool {
 		childPath := joinJSONPath(path, key)
 		switch v := value.(type) {
 		case map[string]any:
-			if resourceType, ok := v["resourceType"].(string); ok {
+			if resourceType, ok := v["resourceType"].(string); ok && definitions.IsResourceType(resourceType) {
 				childPath += "." + resourceType
 			}
 			changed = fillPlaceholders(root, v, childPath) || changed
@@ -56,7 +58,7 @@ func fillPlaceholders(root, object map[string]any, path string) bool {
 			for i, item := range v {
 				if m, ok := item.(map[string]any); ok {
 					itemPath := childPath + "[" + strconv.Itoa(i) + "]"
-					if resourceType, ok := m["resourceType"].(string); ok {
+					if resourceType, ok := m["resourceType"].(string); ok && definitions.IsResourceType(resourceType) {
 						itemPath += "." + resourceType
 					}
 					changed = fillPlaceholders(root, m, itemPath) || changed

@@ -39,18 +39,16 @@ import (
 //   - extensions with both a value and nested extensions, or with neither
 //     (invariant ext-1);
 //   - contained resources: it parses them but its validator skips them, so
-//     required elements and formats in them go unchecked; Ward runs
+//     required elements and formats in them go unchecked. Ward runs
 //     jsonformat on each one on its own, and checks dom-2 (no nested
 //     contained), dom-4 (no meta.versionId or meta.lastUpdated) and dom-5
-//     (no meta.security).
-//
-//   - the XHTML of Narrative.div, which it takes as any string: Ward
+//     (no meta.security);
+//   - the XHTML of Narrative.div, which it takes as any string. Ward
 //     requires well-formed XHTML in one div element of the XHTML namespace,
 //     with content (txt-2) and only the elements that txt-1 allows, and
-//     rejects event handler attributes and script URLs (narrative.go).
-//
-//   - the id in a relative reference: it takes "Organization/a b" as a URI,
-//     Ward requires a valid id after a known resource type.
+//     rejects event handler attributes and script URLs (narrative.go);
+//   - the id in a relative reference: it takes "Organization/a b" as a
+//     URI, and Ward requires a valid id after a known resource type.
 //
 // What neither checks: dom-3 (every contained resource is referenced),
 // invariants written in FHIRPath other than the above, bindings other than
@@ -168,7 +166,7 @@ func (w *structureWalker) object(object map[string]any, path string) {
 // object with one is a resource: an item of contained, the resource of a
 // Bundle entry or Parameters parameter, or a Bundle response's outcome.
 func (w *structureWalker) child(key string, object map[string]any, path string) {
-	if resourceType, ok := object["resourceType"].(string); ok {
+	if resourceType, ok := object["resourceType"].(string); ok && definitions.IsResourceType(resourceType) {
 		w.resource(object, path+"."+resourceType, key == "contained")
 		return
 	}
