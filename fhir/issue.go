@@ -47,7 +47,7 @@ func (e *InvalidError) Outcome() map[string]any {
 // Outcome builds an OperationOutcome object from issues. An issue without a
 // Severity is reported as an error and one without a Code as processing.
 // OperationOutcome.issue has a minimum cardinality of 1, so with no issues
-// the outcome carries a single information issue that says so.
+// the outcome carries a single information issue "no issues".
 func Outcome(issues ...Issue) map[string]any {
 	if len(issues) == 0 {
 		issues = []Issue{{Severity: "information", Code: "informational", Diagnostics: "no issues"}}

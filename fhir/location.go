@@ -76,7 +76,7 @@ func locate(root map[string]any, path string) location {
 		if expectResourceType {
 			// jsonformat writes a nested resource's type as a step of its
 			// own, which FHIRPath does not have. Paths from scan.go lack the
-			// step, and then the resource's own resourceType says the type.
+			// step, and then the type comes from the resource's resourceType.
 			expectResourceType = false
 			if m := resourceMessage(name); m != nil {
 				message = m

@@ -25,12 +25,16 @@ type Resource struct {
 //
 // A body longer than limits.MaxBytes returns an error wrapping ErrTooLarge.
 // Every other rejection is an *InvalidError. The checks run in this order,
-// and the first step that fails ends parsing with its issues: the body is not
-// empty; it is well-formed UTF-8 JSON (the issue gives the byte offset); it
-// nests no deeper than limits.MaxDepth; no object repeats a key; the top
-// level is an object whose resourceType is a string naming a concrete R4
-// resource type. Then jsonformat validates the resource and Ward's own
-// checks run (see validate.go), and the error lists every problem from both.
+// and the first step that fails ends parsing with its issues:
+//  1. the body is not empty;
+//  2. it is well-formed UTF-8 JSON (the issue gives the byte offset);
+//  3. it nests no deeper than limits.MaxDepth;
+//  4. no object repeats a key;
+//  5. the top level is an object whose resourceType is a string naming a
+//     concrete R4 resource type.
+//
+// Then jsonformat validates the resource and Ward's own checks run (see
+// validate.go), and the error lists every problem from both.
 func ParseResource(body []byte, limits Limits) (*Resource, error) {
 	if limits.MaxBytes > 0 && int64(len(body)) > limits.MaxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(body), limits.MaxBytes)

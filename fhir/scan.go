@@ -140,8 +140,8 @@ func (s *structureScanner) key() string {
 	}
 	var key string
 	if err := json.Unmarshal(raw, &key); err != nil {
-		// The body passed encoding/json already, so this cannot happen; the
-		// raw text still identifies the key.
+		// Unreachable while callers pass bodies that encoding/json decoded.
+		// The raw text still identifies the key.
 		return string(raw)
 	}
 	return key

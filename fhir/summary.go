@@ -19,7 +19,7 @@ const (
 //   - "true": the elements that the R4 StructureDefinitions mark isSummary,
 //     the mandatory ones (minimum cardinality 1), and resourceType, id and
 //     meta. In the resource and its backbone elements each child is chosen
-//     this way; a kept element of a data type (HumanName, Reference, ...)
+//     this way. A kept element of a data type (HumanName, Reference, ...)
 //     is kept whole. modifierExtension is kept too, because leaving out a
 //     modifier would change what the rest means.
 //   - "text": text, id, meta, resourceType and the top-level mandatory

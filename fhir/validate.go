@@ -180,7 +180,7 @@ func (w *structureWalker) array(parent map[string]any, key string, list []any, p
 	}
 
 	// A primitive array and its _ companion use null to keep their items
-	// aligned; an item may be null when the other array has one there.
+	// aligned, so an item may be null when the other array has one there.
 	companionKey := "_" + key
 	if strings.HasPrefix(key, "_") {
 		companionKey = key[1:]
