@@ -30,6 +30,48 @@ type Server struct {
 	// ConditionalRead is the CapabilityStatement conditionalRead code:
 	// not-supported, modified-since, not-match or full-support.
 	ConditionalRead string
+
+	// Search maps a resource type to what its searches support; a type
+	// that is missing lists no search parameters.
+	Search map[string]ResourceSearch
+
+	// SystemSearchParams are the parameters of a search across all types.
+	SystemSearchParams []SearchParam
+}
+
+// ResourceSearch is what the searches of one resource type support.
+type ResourceSearch struct {
+	Params []SearchParam
+
+	// Includes are the _include values served (Type:param, or *), and
+	// RevIncludes the _revinclude values.
+	Includes    []string
+	RevIncludes []string
+}
+
+// SearchParam is one CapabilityStatement.rest.resource.searchParam.
+type SearchParam struct {
+	Name string
+	// Type is the search parameter type code, such as token or date.
+	Type string
+	// Definition is the canonical URL of the SearchParameter.
+	Definition string
+}
+
+func searchParamList(params []SearchParam) []any {
+	list := make([]any, 0, len(params))
+	for _, p := range params {
+		list = append(list, map[string]any{"name": p.Name, "type": p.Type, "definition": p.Definition})
+	}
+	return list
+}
+
+func stringList(values []string) []any {
+	list := make([]any, 0, len(values))
+	for _, v := range values {
+		list = append(list, v)
+	}
+	return list
 }
 
 // CapabilityStatement returns the statement for s as a FHIR JSON object.
@@ -41,7 +83,7 @@ func CapabilityStatement(s Server) map[string]any {
 
 	resources := make([]any, 0, len(definitions.ResourceTypes()))
 	for _, resourceType := range definitions.ResourceTypes() {
-		resources = append(resources, map[string]any{
+		resource := map[string]any{
 			"type":              resourceType,
 			"profile":           "http://hl7.org/fhir/StructureDefinition/" + resourceType,
 			"interaction":       typeInteractions,
@@ -52,7 +94,19 @@ func CapabilityStatement(s Server) map[string]any {
 			"conditionalRead":   s.ConditionalRead,
 			"conditionalUpdate": false,
 			"conditionalDelete": "not-supported",
-		})
+		}
+		if search, ok := s.Search[resourceType]; ok {
+			if len(search.Params) > 0 {
+				resource["searchParam"] = searchParamList(search.Params)
+			}
+			if len(search.Includes) > 0 {
+				resource["searchInclude"] = stringList(search.Includes)
+			}
+			if len(search.RevIncludes) > 0 {
+				resource["searchRevInclude"] = stringList(search.RevIncludes)
+			}
+		}
+		resources = append(resources, resource)
 	}
 
 	systemInteractions := make([]any, 0, len(s.SystemInteractions))
@@ -63,6 +117,15 @@ func CapabilityStatement(s Server) map[string]any {
 	patchFormats := make([]any, 0, len(s.PatchFormats))
 	for _, mediaType := range s.PatchFormats {
 		patchFormats = append(patchFormats, mediaType)
+	}
+
+	rest := map[string]any{
+		"mode":        "server",
+		"resource":    resources,
+		"interaction": systemInteractions,
+	}
+	if len(s.SystemSearchParams) > 0 {
+		rest["searchParam"] = searchParamList(s.SystemSearchParams)
 	}
 
 	return map[string]any{
@@ -79,13 +142,9 @@ func CapabilityStatement(s Server) map[string]any {
 			"description": "Ward FHIR R4 server",
 			"url":         s.BaseURL,
 		},
-		"fhirVersion":  "4.0.1",
-		"format":       []any{"application/fhir+json", "json"},
-		"patchFormat":  patchFormats,
-		"rest": []any{map[string]any{
-			"mode":        "server",
-			"resource":    resources,
-			"interaction": systemInteractions,
-		}},
+		"fhirVersion": "4.0.1",
+		"format":      []any{"application/fhir+json", "json"},
+		"patchFormat": patchFormats,
+		"rest":        []any{rest},
 	}
 }

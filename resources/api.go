@@ -6,6 +6,7 @@ package resources
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ward-fhir/ward/fhir"
+	"github.com/ward-fhir/ward/search"
 	"github.com/ward-fhir/ward/storage"
 )
 
@@ -41,6 +43,14 @@ type Config struct {
 	// means a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
 
+	// MaxChainDepth bounds the chained and _has links of one search
+	// parameter; zero means search.DefaultMaxChainDepth.
+	MaxChainDepth int
+
+	// MaxIncluded caps the resources that _include and _revinclude add to
+	// one search page; zero means search.DefaultMaxIncluded.
+	MaxIncluded int
+
 	// Version is the software version shown in the CapabilityStatement.
 	Version string
 
@@ -57,6 +67,11 @@ type API struct {
 	log     *slog.Logger
 	metrics *metrics
 	engine  *gin.Engine
+
+	// indexer computes the search index entries of every written version.
+	indexer *search.Indexer
+	// runner runs searches; nil when the backend cannot search.
+	runner *search.Runner
 }
 
 // New builds the API and its routes.
@@ -95,6 +110,15 @@ func New(cfg Config) (*API, error) {
 		base:  strings.TrimRight(cfg.BaseURL, "/"),
 		log:   cfg.Logger,
 	}
+	indexer, err := search.NewIndexer(a.base)
+	if err != nil {
+		return nil, fmt.Errorf("resources: compile search parameters: %w", err)
+	}
+	a.indexer = indexer
+	if searcher, ok := cfg.Backend.(storage.Searcher); ok {
+		a.runner = &search.Runner{Store: searcher, Indexer: indexer, MaxIncluded: cfg.MaxIncluded}
+	}
+
 	m, err := newMetrics(cfg.Registry)
 	if err != nil {
 		return nil, err
@@ -130,9 +154,12 @@ func (a *API) routes() *gin.Engine {
 	r.GET("/metadata", a.handle("capabilities", a.capabilities))
 	r.HEAD("/metadata", a.handle("capabilities", a.capabilities))
 	r.GET("/_history", a.handle("history-system", a.historySystem))
+	r.GET("/", a.handle("search-system", a.searchSystem))
+	r.POST("/_search", a.handle("search-system", a.searchSystem))
 
 	r.GET("/:type", a.handle("search-type", a.searchType))
 	r.POST("/:type", a.handle("create", a.create))
+	r.GET("/:type/_search", a.handle("search-type", a.searchType))
 	r.POST("/:type/_search", a.handle("search-type", a.searchType))
 	r.GET("/:type/_history", a.handle("history-type", a.historyType))
 
@@ -143,6 +170,7 @@ func (a *API) routes() *gin.Engine {
 	r.DELETE("/:type/:id", a.handle("delete", a.delete))
 
 	r.GET("/:type/:id/_history", a.handle("history-instance", a.historyInstance))
+	r.GET("/:type/:id/:compartment", a.handle("search-compartment", a.searchCompartment))
 	r.GET("/:type/:id/_history/:vid", a.handle("vread", a.vread))
 	r.HEAD("/:type/:id/_history/:vid", a.handle("vread", a.vread))
 

@@ -1,12 +1,18 @@
 package resources
 
 import (
+	"maps"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/ward-fhir/ward/conformance"
+	"github.com/ward-fhir/ward/fhir/definitions"
+	"github.com/ward-fhir/ward/search"
+	"github.com/ward-fhir/ward/storage"
 )
 
 // released is the date the CapabilityStatement carries. It changes when
@@ -19,7 +25,7 @@ func (a *API) capabilities(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	statement := conformance.CapabilityStatement(conformance.Server{
+	server := conformance.Server{
 		BaseURL:  a.base,
 		Version:  a.cfg.Version,
 		Released: released,
@@ -30,17 +36,48 @@ func (a *API) capabilities(c *gin.Context) error {
 		SystemInteractions: []string{"history-system"},
 		PatchFormats:       []string{mediaJSONPatch},
 		ConditionalRead:    "full-support",
-	})
-	a.writeJSON(c, http.StatusOK, f, statement)
+	}
+	if a.runner != nil {
+		server.TypeInteractions = append(server.TypeInteractions, "search-type")
+		server.SystemInteractions = append(server.SystemInteractions, "search-system")
+		server.Search, server.SystemSearchParams = searchCapabilities()
+	}
+	a.writeJSON(c, http.StatusOK, f, conformance.CapabilityStatement(server))
 	return nil
 }
 
-// searchType answers GET and POST searches until search is implemented.
-func (a *API) searchType(c *gin.Context) error {
-	if _, err := pathType(c); err != nil {
-		return err
+// searchCapabilities lists the search parameters, _include and
+// _revinclude values of every resource type. They follow from the R4
+// definitions alone, so they are computed once.
+var searchCapabilities = sync.OnceValues(func() (map[string]conformance.ResourceSearch, []conformance.SearchParam) {
+	byType := map[string]conformance.ResourceSearch{}
+	revIncludes := map[string][]string{}
+	for _, resourceType := range definitions.ResourceTypes() {
+		params := search.ParamsFor(resourceType)
+		rs := conformance.ResourceSearch{Includes: []string{"*"}}
+		for _, code := range slices.Sorted(maps.Keys(params)) {
+			p := params[code]
+			rs.Params = append(rs.Params, conformance.SearchParam{Name: code, Type: string(p.Type), Definition: p.URL})
+			if p.Type != storage.TypeReference {
+				continue
+			}
+			rs.Includes = append(rs.Includes, resourceType+":"+code)
+			for _, target := range p.Targets {
+				revIncludes[target] = append(revIncludes[target], resourceType+":"+code)
+			}
+		}
+		byType[resourceType] = rs
 	}
-	// TODO: search is not implemented; the CapabilityStatement does not
-	// list search-type, so conformance clients do not expect it.
-	return newAPIError(http.StatusNotImplemented, "not-supported", nil, "search is not supported yet")
-}
+	for resourceType, rs := range byType {
+		rs.RevIncludes = revIncludes[resourceType]
+		byType[resourceType] = rs
+	}
+
+	var system []conformance.SearchParam
+	for _, p := range byType[definitions.ResourceTypes()[0]].Params {
+		if def, ok := search.LookupParam(definitions.ResourceTypes()[0], p.Name); ok && slices.Contains(def.Base, "Resource") {
+			system = append(system, p)
+		}
+	}
+	return byType, system
+})

@@ -38,16 +38,54 @@ func TestCapabilityStatement(t *testing.T) {
 	for _, i := range patient["interaction"].([]any) {
 		codes = append(codes, i.(map[string]any)["code"].(string))
 	}
-	if got := strings.Join(codes, ","); got != "read,vread,update,patch,delete,history-instance,history-type,create" {
+	if got := strings.Join(codes, ","); got != "read,vread,update,patch,delete,history-instance,history-type,create,search-type" {
 		t.Errorf("Patient interactions = %s", got)
 	}
-	if strings.Contains(string(resp.body), "search-type") {
-		t.Error("the CapabilityStatement claims search-type, which is not served")
+	var systemCodes []string
+	for _, i := range rest["interaction"].([]any) {
+		systemCodes = append(systemCodes, i.(map[string]any)["code"].(string))
 	}
+	if got := strings.Join(systemCodes, ","); got != "history-system,search-system" {
+		t.Errorf("system interactions = %s", got)
+	}
+	wantSearchParam(t, patient, "birthdate", "date", "http://hl7.org/fhir/SearchParameter/individual-birthdate")
+	wantSearchParam(t, patient, "_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id")
+	wantSearchParam(t, rest, "_lastUpdated", "date", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated")
+	wantListed(t, patient, "searchInclude", "Patient:general-practitioner")
+	wantListed(t, patient, "searchRevInclude", "Observation:subject")
 	implementation := obj["implementation"].(map[string]any)
 	if implementation["url"] != s.url {
 		t.Errorf("implementation.url = %v, want %s", implementation["url"], s.url)
 	}
+}
+
+// wantSearchParam checks that a CapabilityStatement resource or rest
+// element lists the search parameter with its type and definition.
+func wantSearchParam(t *testing.T, element map[string]any, name, paramType, definition string) {
+	t.Helper()
+	params, _ := element["searchParam"].([]any)
+	for _, p := range params {
+		param := p.(map[string]any)
+		if param["name"] != name {
+			continue
+		}
+		if param["type"] != paramType || param["definition"] != definition {
+			t.Errorf("searchParam %s = %v, want type %s and definition %s", name, param, paramType, definition)
+		}
+		return
+	}
+	t.Errorf("searchParam %s is not listed", name)
+}
+
+func wantListed(t *testing.T, element map[string]any, field, value string) {
+	t.Helper()
+	values, _ := element[field].([]any)
+	for _, v := range values {
+		if v == value {
+			return
+		}
+	}
+	t.Errorf("%s does not list %s", field, value)
 }
 
 func TestMethodAndRouteErrors(t *testing.T) {
@@ -64,7 +102,8 @@ func TestMethodAndRouteErrors(t *testing.T) {
 		{"PUT on a type", "PUT", "/Patient", http.StatusMethodNotAllowed, "not-supported"},
 		{"too many segments", "GET", "/Patient/1/_history/1/x", http.StatusNotFound, "not-found"},
 		{"create of an unknown type", "POST", "/Unicorn", http.StatusNotFound, "not-supported"},
-		{"search is not served yet", "GET", "/Patient", http.StatusNotImplemented, "not-supported"},
+		{"search of an unknown type", "GET", "/Unicorn?name=x", http.StatusNotFound, "not-supported"},
+		{"compartment of an unknown type", "GET", "/Patient/1/Unicorn", http.StatusNotFound, "not-found"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

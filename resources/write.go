@@ -232,9 +232,15 @@ func (a *API) currentVersion(c *gin.Context, resourceType, id string) (storage.R
 	}
 }
 
-// save sets id and meta on the resource, serialises it and writes it.
+// save sets id and meta on the resource, computes its search index
+// entries, serialises it and writes it.
 func (a *API) save(c *gin.Context, w storage.Write, obj map[string]any) (storage.Resource, error) {
 	stamp(obj, w.ID, w.VersionID, w.LastUpdated)
+	index, err := a.indexer.Extract(w.Type, obj)
+	if err != nil {
+		return storage.Resource{}, fmt.Errorf("index %s/%s: %w", w.Type, w.ID, err)
+	}
+	w.Index = index
 	body, err := fhir.Marshal(obj)
 	if err != nil {
 		return storage.Resource{}, fmt.Errorf("marshal %s/%s: %w", w.Type, w.ID, err)
