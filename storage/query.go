@@ -87,13 +87,17 @@ type Value struct {
 	Text string
 
 	// token: AnySystem is true for "code" (any system); "|code" sets
-	// System "" with AnySystem false; "system|" sets Code "".
+	// System "" with AnySystem false; "system|" sets Code "". With :text,
+	// Text is the folded display text. With :of-type, System and Code are
+	// the identifier type's system and code and Text the identifier value.
 	System    string
 	Code      string
 	AnySystem bool
 
 	// reference: a relative or local reference as type, id and optional
-	// version, or an absolute URL / canonical in Text.
+	// version, or an absolute URL / canonical in Text, a canonical's
+	// |version in RefVersion. With :identifier, System and Code as for a
+	// token.
 	RefType    string
 	RefID      string
 	RefVersion string
@@ -109,6 +113,10 @@ type Value struct {
 
 	// composite: one value per component, in the composite's order.
 	Components []Value
+
+	// Type is set on the values in Components: the component's parameter
+	// type, which tells a backend which index entries to compare with.
+	Type ParamType
 }
 
 // Chain is the part of a chained parameter after the reference.

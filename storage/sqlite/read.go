@@ -12,7 +12,16 @@ import (
 
 // Read returns the current version of resourceType/id.
 func (s *Store) Read(ctx context.Context, resourceType, id string) (storage.Resource, error) {
-	row := s.reader.QueryRowContext(ctx,
+	return readCurrent(ctx, s.reader, resourceType, id)
+}
+
+// queryRower is the part of *sql.DB and *sql.Tx that readCurrent needs.
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func readCurrent(ctx context.Context, db queryRower, resourceType, id string) (storage.Resource, error) {
+	row := db.QueryRowContext(ctx,
 		`SELECT version, last_updated, op, body FROM resources WHERE type = ? AND id = ?`,
 		resourceType, id)
 	r, err := scanResource(row, resourceType, id)

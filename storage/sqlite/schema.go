@@ -48,6 +48,130 @@ CREATE INDEX history_by_instance ON history (type, id, last_updated DESC, seq DE
 CREATE INDEX history_by_type ON history (type, last_updated DESC, seq DESC);
 CREATE INDEX history_by_time ON history (last_updated DESC, seq DESC);
 `,
+
+	// 2: search. resources gets an explicit INTEGER PRIMARY KEY, rid, so
+	// index rows can name their resource by a small integer that VACUUM
+	// never renumbers. search_params numbers each (resource type,
+	// parameter) pair, so index rows carry one integer for both. Each
+	// idx_* table holds the entries of one value kind, clustered by
+	// resource (for replacing a resource's entries and for per-resource
+	// checks) with secondary indexes that start with the parameter and the
+	// value (for finding resources by value). search_snapshots and
+	// search_results keep the ordered matches of a search whose first
+	// page had more pages behind it.
+	`
+CREATE TABLE resources_v2 (
+	rid          INTEGER PRIMARY KEY,
+	type         TEXT    NOT NULL,
+	id           TEXT    NOT NULL,
+	version      INTEGER NOT NULL,
+	last_updated INTEGER NOT NULL,
+	deleted      INTEGER NOT NULL,
+	op           TEXT    NOT NULL,
+	seq          INTEGER NOT NULL,
+	body         BLOB,
+	UNIQUE (type, id)
+);
+INSERT INTO resources_v2 (type, id, version, last_updated, deleted, op, seq, body)
+	SELECT type, id, version, last_updated, deleted, op, seq, body FROM resources ORDER BY type, id;
+DROP TABLE resources;
+ALTER TABLE resources_v2 RENAME TO resources;
+
+CREATE TABLE search_params (
+	pid   INTEGER PRIMARY KEY,
+	param TEXT NOT NULL,
+	type  TEXT NOT NULL,
+	UNIQUE (param, type)
+);
+
+CREATE TABLE idx_string (
+	rid INTEGER NOT NULL, pid INTEGER NOT NULL, n INTEGER NOT NULL,
+	grp INTEGER NOT NULL, comp INTEGER NOT NULL,
+	text  TEXT NOT NULL,
+	exact TEXT NOT NULL,
+	PRIMARY KEY (rid, pid, n)
+) WITHOUT ROWID;
+CREATE INDEX idx_string_text ON idx_string (pid, text);
+CREATE INDEX idx_string_exact ON idx_string (pid, exact);
+
+CREATE TABLE idx_token (
+	rid INTEGER NOT NULL, pid INTEGER NOT NULL, n INTEGER NOT NULL,
+	grp INTEGER NOT NULL, comp INTEGER NOT NULL,
+	system      TEXT NOT NULL,
+	code        TEXT NOT NULL,
+	text        TEXT NOT NULL,
+	type_system TEXT NOT NULL,
+	type_code   TEXT NOT NULL,
+	PRIMARY KEY (rid, pid, n)
+) WITHOUT ROWID;
+CREATE INDEX idx_token_code ON idx_token (pid, code, system);
+
+CREATE TABLE idx_reference (
+	rid INTEGER NOT NULL, pid INTEGER NOT NULL, n INTEGER NOT NULL,
+	grp INTEGER NOT NULL, comp INTEGER NOT NULL,
+	ref_type    TEXT NOT NULL,
+	ref_id      TEXT NOT NULL,
+	ref_version TEXT NOT NULL,
+	url         TEXT NOT NULL,
+	system      TEXT NOT NULL,
+	code        TEXT NOT NULL,
+	PRIMARY KEY (rid, pid, n)
+) WITHOUT ROWID;
+CREATE INDEX idx_reference_target ON idx_reference (pid, ref_id, ref_type, ref_version);
+CREATE INDEX idx_reference_url ON idx_reference (pid, url, ref_version);
+
+CREATE TABLE idx_date (
+	rid INTEGER NOT NULL, pid INTEGER NOT NULL, n INTEGER NOT NULL,
+	grp INTEGER NOT NULL, comp INTEGER NOT NULL,
+	lo INTEGER NOT NULL,
+	hi INTEGER NOT NULL,
+	PRIMARY KEY (rid, pid, n)
+) WITHOUT ROWID;
+CREATE INDEX idx_date_lo ON idx_date (pid, lo, hi);
+CREATE INDEX idx_date_hi ON idx_date (pid, hi, lo);
+
+CREATE TABLE idx_number (
+	rid INTEGER NOT NULL, pid INTEGER NOT NULL, n INTEGER NOT NULL,
+	grp INTEGER NOT NULL, comp INTEGER NOT NULL,
+	num REAL NOT NULL,
+	PRIMARY KEY (rid, pid, n)
+) WITHOUT ROWID;
+CREATE INDEX idx_number_num ON idx_number (pid, num);
+
+CREATE TABLE idx_quantity (
+	rid INTEGER NOT NULL, pid INTEGER NOT NULL, n INTEGER NOT NULL,
+	grp INTEGER NOT NULL, comp INTEGER NOT NULL,
+	num    REAL NOT NULL,
+	system TEXT NOT NULL,
+	code   TEXT NOT NULL,
+	PRIMARY KEY (rid, pid, n)
+) WITHOUT ROWID;
+CREATE INDEX idx_quantity_num ON idx_quantity (pid, num, code, system);
+
+CREATE TABLE idx_uri (
+	rid INTEGER NOT NULL, pid INTEGER NOT NULL, n INTEGER NOT NULL,
+	grp INTEGER NOT NULL, comp INTEGER NOT NULL,
+	uri TEXT NOT NULL,
+	PRIMARY KEY (rid, pid, n)
+) WITHOUT ROWID;
+CREATE INDEX idx_uri_uri ON idx_uri (pid, uri);
+
+CREATE TABLE search_snapshots (
+	search_id  INTEGER PRIMARY KEY,
+	secret     BLOB    NOT NULL,
+	query_hash BLOB    NOT NULL,
+	total      INTEGER NOT NULL,
+	expires    INTEGER NOT NULL
+);
+CREATE INDEX search_snapshots_by_expiry ON search_snapshots (expires);
+
+CREATE TABLE search_results (
+	search_id INTEGER NOT NULL,
+	pos       INTEGER NOT NULL,
+	rid       INTEGER NOT NULL,
+	PRIMARY KEY (search_id, pos)
+) WITHOUT ROWID;
+`,
 }
 
 // migrate brings the schema to len(migrations), one transaction per step,

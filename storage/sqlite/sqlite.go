@@ -35,13 +35,26 @@ type Store struct {
 	path   string
 	writer *sql.DB // one connection, so writes are serialized
 	reader *sql.DB // read-only connections
+
+	limits      SearchLimits
+	snapshotTTL time.Duration
+	now         func() time.Time
+
+	params paramCache
 }
 
-var _ storage.Backend = (*Store)(nil)
+var (
+	_ storage.Backend    = (*Store)(nil)
+	_ storage.Searcher   = (*Store)(nil)
+	_ storage.Transactor = (*Store)(nil)
+)
 
 type config struct {
 	readConnections int
 	busyTimeout     time.Duration
+	limits          SearchLimits
+	snapshotTTL     time.Duration
+	now             func() time.Time
 }
 
 // Option changes how Open sets up a Store.
@@ -61,11 +74,40 @@ func WithBusyTimeout(d time.Duration) Option {
 	return func(c *config) { c.busyTimeout = d }
 }
 
+// WithSearchLimits sets the cost limits of Search; zero fields keep their
+// defaults from DefaultSearchLimits.
+func WithSearchLimits(l SearchLimits) Option {
+	return func(c *config) { c.limits = l.withDefaults() }
+}
+
+// WithSnapshotTTL sets how long the cursors of a paged search stay valid
+// after its first page (default DefaultSnapshotTTL).
+func WithSnapshotTTL(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.snapshotTTL = d
+		}
+	}
+}
+
+// WithClock replaces time.Now as the source of the current time, which
+// decides when search snapshots expire and what "now" means to the ap
+// prefix on dates. Tests use it to expire cursors without waiting.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
 // Open opens, or creates, the database file ward.db in dir and migrates its
 // schema to the current version. It creates dir with mode 0o700 when it is
 // missing. ctx bounds only the opening and the migration.
 func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
-	cfg := config{readConnections: 4, busyTimeout: 5 * time.Second}
+	cfg := config{
+		readConnections: 4,
+		busyTimeout:     5 * time.Second,
+		limits:          DefaultSearchLimits,
+		snapshotTTL:     DefaultSnapshotTTL,
+		now:             time.Now,
+	}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -103,7 +145,15 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	reader.SetMaxOpenConns(cfg.readConnections)
 	reader.SetMaxIdleConns(cfg.readConnections)
 
-	s := &Store{path: path, writer: writer, reader: reader}
+	s := &Store{
+		path:        path,
+		writer:      writer,
+		reader:      reader,
+		limits:      cfg.limits,
+		snapshotTTL: cfg.snapshotTTL,
+		now:         cfg.now,
+		params:      paramCache{ids: map[paramKey]int64{}},
+	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err

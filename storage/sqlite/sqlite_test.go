@@ -159,3 +159,9 @@ func TestOpenEmptyDirectoryRejected(t *testing.T) {
 		t.Error(`Open("") succeeded, want an error`)
 	}
 }
+
+func TestSearchContract(t *testing.T) {
+	storagetest.RunSearch(t, func(t *testing.T) storage.Backend {
+		return openStore(t, t.TempDir())
+	})
+}

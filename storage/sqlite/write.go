@@ -17,6 +17,28 @@ func (s *Store) Write(ctx context.Context, w storage.Write) (storage.Resource, e
 	if err := validateWrite(w); err != nil {
 		return storage.Resource{}, err
 	}
+
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return storage.Resource{}, fmt.Errorf("sqlite: write %s/%s: begin: %w", w.Type, w.ID, err)
+	}
+	defer tx.Rollback()
+
+	pending := map[paramKey]int64{}
+	stored, err := s.writeInTx(ctx, tx, w, pending)
+	if err != nil {
+		return storage.Resource{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return storage.Resource{}, fmt.Errorf("sqlite: write %s/%s version %d: commit: %w", w.Type, w.ID, w.VersionID, err)
+	}
+	s.params.publish(pending)
+	return stored, nil
+}
+
+// writeInTx stores a validated write inside tx: the optimistic check, the
+// version and its index entries. New parameter numbers go to pending.
+func (s *Store) writeInTx(ctx context.Context, tx *sql.Tx, w storage.Write, pending map[paramKey]int64) (storage.Resource, error) {
 	stored := storage.Resource{
 		Type:        w.Type,
 		ID:          w.ID,
@@ -26,21 +48,15 @@ func (s *Store) Write(ctx context.Context, w storage.Write) (storage.Resource, e
 		Deleted:     w.Op == storage.OpDelete,
 		JSON:        w.JSON,
 	}
-
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return storage.Resource{}, fmt.Errorf("sqlite: write %s/%s: begin: %w", w.Type, w.ID, err)
-	}
-	defer tx.Rollback()
-
 	if err := checkCurrent(ctx, tx, w, stored.LastUpdated); err != nil {
 		return storage.Resource{}, err
 	}
-	if err := insertVersion(ctx, tx, stored); err != nil {
+	rid, err := insertVersion(ctx, tx, stored)
+	if err != nil {
 		return storage.Resource{}, err
 	}
-	if err := tx.Commit(); err != nil {
-		return storage.Resource{}, fmt.Errorf("sqlite: write %s/%s version %d: commit: %w", w.Type, w.ID, w.VersionID, err)
+	if err := s.replaceIndex(ctx, tx, rid, w, pending); err != nil {
+		return storage.Resource{}, err
 	}
 	return stored, nil
 }
@@ -72,7 +88,7 @@ func validateWrite(w storage.Write) error {
 	default:
 		return fmt.Errorf("sqlite: write %s version %d: unknown operation %q", name, w.VersionID, w.Op)
 	}
-	return nil
+	return validateIndex(w)
 }
 
 // checkCurrent compares the current version with what the write expects.
@@ -106,19 +122,19 @@ func checkCurrent(ctx context.Context, tx *sql.Tx, w storage.Write, lastUpdated 
 }
 
 // insertVersion adds the history row, closes the previous version's
-// validity and replaces the current row.
-func insertVersion(ctx context.Context, tx *sql.Tx, r storage.Resource) error {
+// validity and replaces the current row. It returns the current row's rid.
+func insertVersion(ctx context.Context, tx *sql.Tx, r storage.Resource) (int64, error) {
 	millis := r.LastUpdated.UnixMilli()
 
 	result, err := tx.ExecContext(ctx,
 		`INSERT INTO history (type, id, version, last_updated, op, body) VALUES (?, ?, ?, ?, ?, ?)`,
 		r.Type, r.ID, r.VersionID, millis, string(r.Op), r.JSON)
 	if err != nil {
-		return fmt.Errorf("sqlite: write %s/%s version %d: insert history: %w", r.Type, r.ID, r.VersionID, err)
+		return 0, fmt.Errorf("sqlite: write %s/%s version %d: insert history: %w", r.Type, r.ID, r.VersionID, err)
 	}
 	seq, err := result.LastInsertId()
 	if err != nil {
-		return fmt.Errorf("sqlite: write %s/%s version %d: history seq: %w", r.Type, r.ID, r.VersionID, err)
+		return 0, fmt.Errorf("sqlite: write %s/%s version %d: history seq: %w", r.Type, r.ID, r.VersionID, err)
 	}
 
 	if r.VersionID > 1 {
@@ -126,11 +142,12 @@ func insertVersion(ctx context.Context, tx *sql.Tx, r storage.Resource) error {
 			`UPDATE history SET ended = ?, next_seq = ? WHERE type = ? AND id = ? AND version = ?`,
 			millis, seq, r.Type, r.ID, r.VersionID-1)
 		if err != nil {
-			return fmt.Errorf("sqlite: write %s/%s version %d: end version %d: %w", r.Type, r.ID, r.VersionID, r.VersionID-1, err)
+			return 0, fmt.Errorf("sqlite: write %s/%s version %d: end version %d: %w", r.Type, r.ID, r.VersionID, r.VersionID-1, err)
 		}
 	}
 
-	_, err = tx.ExecContext(ctx, `
+	var rid int64
+	err = tx.QueryRowContext(ctx, `
 INSERT INTO resources (type, id, version, last_updated, deleted, op, seq, body)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (type, id) DO UPDATE SET
@@ -139,10 +156,11 @@ ON CONFLICT (type, id) DO UPDATE SET
 	deleted = excluded.deleted,
 	op = excluded.op,
 	seq = excluded.seq,
-	body = excluded.body`,
-		r.Type, r.ID, r.VersionID, millis, r.Deleted, string(r.Op), seq, r.JSON)
+	body = excluded.body
+RETURNING rid`,
+		r.Type, r.ID, r.VersionID, millis, r.Deleted, string(r.Op), seq, r.JSON).Scan(&rid)
 	if err != nil {
-		return fmt.Errorf("sqlite: write %s/%s version %d: upsert current: %w", r.Type, r.ID, r.VersionID, err)
+		return 0, fmt.Errorf("sqlite: write %s/%s version %d: upsert current: %w", r.Type, r.ID, r.VersionID, err)
 	}
-	return nil
+	return rid, nil
 }

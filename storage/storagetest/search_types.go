@@ -1,0 +1,268 @@
+package storagetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ward-fhir/ward/storage"
+)
+
+const (
+	loinc    = "http://loinc.org"
+	snomed   = "http://snomed.info/sct"
+	mrn      = "http://hospital.example/mrn"
+	v2Types  = "http://terminology.hl7.org/CodeSystem/v2-0203"
+	ucum     = "http://unitsofmeasure.org"
+	genderCS = "http://hl7.org/fhir/administrative-gender"
+)
+
+// observationFixture holds Observations with codes, subjects, effective
+// dates, values and statuses, and the Patients and Group they refer to.
+func observationFixture() []resourceFixture {
+	t0, _ := second(2024, time.March, 1, 10, 0, 0)
+	mar1, _ := day(2024, time.March, 1)
+	_, mar5 := day(2024, time.March, 5)
+	t3, _ := second(2023, time.December, 31, 23, 0, 0)
+	jan1, _ := day(2024, time.January, 1)
+
+	return []resourceFixture{
+		res("Patient", "p1", str("name", "peter", "Peter"), str("name", "chalmers", "Chalmers")),
+		res("Patient", "p2", str("name", "petra", "Petra"), str("name", "jones", "Jones")),
+		res("Group", "g1", str("name", "ward 3", "Ward 3")),
+		res("Observation", "o1",
+			tokText("code", loinc, "8480-6", "systolic blood pressure"),
+			ref("subject", "Patient", "p1"),
+			dateRange("date", t0, t0),
+			tok("status", "http://hl7.org/fhir/observation-status", "final")),
+		res("Observation", "o2",
+			tokText("code", loinc, "8462-4", "diastolic blood pressure"),
+			ref("subject", "Patient", "p1"),
+			dateRange("date", mar1, mar5),
+			tok("status", "http://hl7.org/fhir/observation-status", "final")),
+		res("Observation", "o3",
+			tokText("code", loinc, "8480-6", "systolic blood pressure"),
+			ref("subject", "Patient", "p2"),
+			dateRange("date", t3, t3),
+			tok("status", "http://hl7.org/fhir/observation-status", "preliminary")),
+		res("Observation", "o4",
+			tokText("code", snomed, "271649006", "systolic blood pressure"),
+			tokText("code", loinc, "8480-6", "sbp"),
+			ref("subject", "Patient", "p3"),
+			// An open-ended Period: started, not ended.
+			dateRange("date", jan1, time.Time{}),
+			tok("status", "http://hl7.org/fhir/observation-status", "final")),
+		res("Observation", "o5",
+			tok("code", "", "bp"),
+			ref("subject", "Group", "g1"),
+			tok("status", "http://hl7.org/fhir/observation-status", "cancelled")),
+		res("Observation", "o6",
+			storage.IndexEntry{Param: "subject", Type: storage.TypeReference, System: mrn, Code: "12345"},
+			tok("status", "http://hl7.org/fhir/observation-status", "registered")),
+		res("Patient", "p3", str("name", "muller", "Müller"), str("name", "anna", "Anna")),
+	}
+}
+
+func testSearchToken(t *testing.T, b searchBackend) {
+	put(t, b, observationFixture()...)
+	put(t, b,
+		res("Patient", "p10",
+			storage.IndexEntry{Param: "identifier", Type: storage.TypeToken, System: mrn, Code: "12345",
+				TypeSystem: v2Types, TypeCode: "MR", Text: "medical record number"},
+			tok("active", "", "true")),
+		res("Patient", "p11",
+			storage.IndexEntry{Param: "identifier", Type: storage.TypeToken, System: mrn, Code: "12345",
+				TypeSystem: v2Types, TypeCode: "DL"},
+			tok("active", "", "false")),
+	)
+
+	runSearchCases(t, b, []searchCase{
+		{name: "system and code", q: query("Observation", clause("code", storage.TypeToken, codeValue(loinc, "8480-6"))),
+			want: []string{"Observation/o1", "Observation/o3", "Observation/o4"}},
+		{name: "code in any system", q: query("Observation", clause("code", storage.TypeToken, anyCode("8480-6"))),
+			want: []string{"Observation/o1", "Observation/o3", "Observation/o4"}},
+		{name: "code without system", q: query("Observation", clause("code", storage.TypeToken, codeValue("", "bp"))),
+			want: []string{"Observation/o5"}},
+		{name: "code without system skips coded", q: query("Observation", clause("code", storage.TypeToken, codeValue("", "8480-6")))},
+		{name: "any code of a system", q: query("Observation", clause("code", storage.TypeToken, codeValue(snomed, ""))),
+			want: []string{"Observation/o4"}},
+		{name: "wrong system", q: query("Observation", clause("code", storage.TypeToken, codeValue(snomed, "8480-6")))},
+		{name: "values are OR-ed", q: query("Observation", clause("status", storage.TypeToken, anyCode("preliminary"), anyCode("cancelled"))),
+			want: []string{"Observation/o3", "Observation/o5"}},
+		{name: "clauses are AND-ed", q: query("Observation",
+			clause("status", storage.TypeToken, anyCode("final")),
+			clause("code", storage.TypeToken, anyCode("8480-6"))),
+			want: []string{"Observation/o1", "Observation/o4"}},
+		{name: "text starts with folded display", q: query("Observation", modified(clause("code", storage.TypeToken, textValue("systolic")), "text")),
+			want: []string{"Observation/o1", "Observation/o3", "Observation/o4"}},
+		{name: "text matches any coding's display", q: query("Observation", modified(clause("code", storage.TypeToken, textValue("sb")), "text")),
+			want: []string{"Observation/o4"}},
+		{name: "not excludes matches and keeps resources without a value", q: query("Observation",
+			modified(clause("code", storage.TypeToken, codeValue(loinc, "8480-6")), "not")),
+			want: []string{"Observation/o2", "Observation/o5", "Observation/o6"}},
+		{name: "not with two values excludes both", q: query("Observation",
+			modified(clause("code", storage.TypeToken, anyCode("8480-6"), anyCode("bp")), "not")),
+			want: []string{"Observation/o2", "Observation/o6"}},
+		{name: "not with another clause", q: query("Observation",
+			clause("status", storage.TypeToken, anyCode("final")),
+			modified(clause("code", storage.TypeToken, anyCode("8462-4")), "not")),
+			want: []string{"Observation/o1", "Observation/o4"}},
+		{name: "of-type matches type and value", q: query("Patient",
+			modified(clause("identifier", storage.TypeToken, storage.Value{Prefix: "eq", System: v2Types, Code: "MR", Text: "12345"}), "of-type")),
+			want: []string{"Patient/p10"}},
+		{name: "of-type with another type", q: query("Patient",
+			modified(clause("identifier", storage.TypeToken, storage.Value{Prefix: "eq", System: v2Types, Code: "PPN", Text: "12345"}), "of-type"))},
+		{name: "identifier system and value", q: query("Patient", clause("identifier", storage.TypeToken, codeValue(mrn, "12345"))),
+			want: []string{"Patient/p10", "Patient/p11"}},
+		{name: "boolean", q: query("Patient", clause("active", storage.TypeToken, anyCode("true"))),
+			want: []string{"Patient/p10"}},
+		{name: "codes are case-sensitive", q: query("Patient", clause("active", storage.TypeToken, anyCode("TRUE")))},
+	})
+}
+
+func testSearchString(t *testing.T, b searchBackend) {
+	put(t, b, observationFixture()...)
+	runSearchCases(t, b, []searchCase{
+		{name: "starts with", q: query("Patient", clause("name", storage.TypeString, textValue("pet"))),
+			want: []string{"Patient/p1", "Patient/p2"}},
+		{name: "whole value", q: query("Patient", clause("name", storage.TypeString, textValue("chalmers"))),
+			want: []string{"Patient/p1"}},
+		{name: "folded text of an accented name", q: query("Patient", clause("name", storage.TypeString, textValue("mul"))),
+			want: []string{"Patient/p3"}},
+		{name: "not a prefix", q: query("Patient", clause("name", storage.TypeString, textValue("halm")))},
+		{name: "longer than the value", q: query("Patient", clause("name", storage.TypeString, textValue("peterson")))},
+		{name: "OR of prefixes", q: query("Patient", clause("name", storage.TypeString, textValue("jon"), textValue("ann"))),
+			want: []string{"Patient/p2", "Patient/p3"}},
+		{name: "AND of prefixes", q: query("Patient",
+			clause("name", storage.TypeString, textValue("pet")),
+			clause("name", storage.TypeString, textValue("jo"))),
+			want: []string{"Patient/p2"}},
+		{name: "exact as written", q: query("Patient", modified(clause("name", storage.TypeString, textValue("Müller")), "exact")),
+			want: []string{"Patient/p3"}},
+		{name: "exact is case-sensitive", q: query("Patient", modified(clause("name", storage.TypeString, textValue("müller")), "exact"))},
+		{name: "exact is not a prefix", q: query("Patient", modified(clause("name", storage.TypeString, textValue("Pet")), "exact"))},
+		{name: "contains", q: query("Patient", modified(clause("name", storage.TypeString, textValue("al")), "contains")),
+			want: []string{"Patient/p1"}},
+		{name: "contains at the start", q: query("Patient", modified(clause("name", storage.TypeString, textValue("pe")), "contains")),
+			want: []string{"Patient/p1", "Patient/p2"}},
+		{name: "types are separate", q: query("Group", clause("name", storage.TypeString, textValue("p")))},
+		{name: "a percent sign is not a wildcard", q: query("Patient", clause("name", storage.TypeString, textValue("%")))},
+		{name: "an underscore is not a wildcard", q: query("Patient", modified(clause("name", storage.TypeString, textValue("p_t")), "contains"))},
+	})
+}
+
+func testSearchReference(t *testing.T, b searchBackend) {
+	put(t, b, observationFixture()...)
+	put(t, b,
+		res("QuestionnaireResponse", "qr1",
+			storage.IndexEntry{Param: "questionnaire", Type: storage.TypeReference, Exact: "http://forms.example/Questionnaire/phq9", RefVersion: "1.0"}),
+		res("QuestionnaireResponse", "qr2",
+			storage.IndexEntry{Param: "questionnaire", Type: storage.TypeReference, Exact: "http://forms.example/Questionnaire/phq9", RefVersion: "2.0"}),
+		res("QuestionnaireResponse", "qr3",
+			storage.IndexEntry{Param: "questionnaire", Type: storage.TypeReference, Exact: "http://forms.example/Questionnaire/gad7"}),
+		res("Observation", "o7",
+			storage.IndexEntry{Param: "subject", Type: storage.TypeReference, RefType: "Patient", RefID: "p2", RefVersion: "3",
+				Exact: "Patient/p2/_history/3"}),
+	)
+
+	runSearchCases(t, b, []searchCase{
+		{name: "type and id", q: query("Observation", clause("subject", storage.TypeReference, refValue("Patient", "p1"))),
+			want: []string{"Observation/o1", "Observation/o2"}},
+		{name: "id alone", q: query("Observation", clause("subject", storage.TypeReference, refValue("", "g1"))),
+			want: []string{"Observation/o5"}},
+		{name: "type, id and version", q: query("Observation", clause("subject", storage.TypeReference,
+			storage.Value{Prefix: "eq", RefType: "Patient", RefID: "p2", RefVersion: "3"})),
+			want: []string{"Observation/o7"}},
+		{name: "type and id match any version", q: query("Observation", clause("subject", storage.TypeReference, refValue("Patient", "p2"))),
+			want: []string{"Observation/o3", "Observation/o7"}},
+		{name: "target type restricts", q: query("Observation", storage.Clause{Param: "subject", Type: storage.TypeReference, TargetType: "Patient",
+			Values: []storage.Value{refValue("", "g1")}})},
+		{name: "target type keeps its type", q: query("Observation", storage.Clause{Param: "subject", Type: storage.TypeReference, TargetType: "Group",
+			Values: []storage.Value{refValue("", "g1")}}),
+			want: []string{"Observation/o5"}},
+		{name: "wrong type", q: query("Observation", clause("subject", storage.TypeReference, refValue("Group", "p1")))},
+		{name: "OR of references", q: query("Observation", clause("subject", storage.TypeReference, refValue("Patient", "p1"), refValue("Group", "g1"))),
+			want: []string{"Observation/o1", "Observation/o2", "Observation/o5"}},
+		{name: "canonical without version", q: query("QuestionnaireResponse", clause("questionnaire", storage.TypeReference,
+			textValue("http://forms.example/Questionnaire/phq9"))),
+			want: []string{"QuestionnaireResponse/qr1", "QuestionnaireResponse/qr2"}},
+		{name: "canonical with version", q: query("QuestionnaireResponse", clause("questionnaire", storage.TypeReference,
+			storage.Value{Prefix: "eq", Text: "http://forms.example/Questionnaire/phq9", RefVersion: "2.0"})),
+			want: []string{"QuestionnaireResponse/qr2"}},
+		{name: "canonical is not a prefix match", q: query("QuestionnaireResponse", clause("questionnaire", storage.TypeReference,
+			textValue("http://forms.example/Questionnaire/")))},
+		{name: "identifier", q: query("Observation", modified(clause("subject", storage.TypeReference, codeValue(mrn, "12345")), "identifier")),
+			want: []string{"Observation/o6"}},
+		{name: "identifier value in any system", q: query("Observation", modified(clause("subject", storage.TypeReference, anyCode("12345")), "identifier")),
+			want: []string{"Observation/o6"}},
+		{name: "a reference does not match an identifier", q: query("Observation", clause("subject", storage.TypeReference, refValue("", "12345")))},
+	})
+}
+
+func testSearchDate(t *testing.T, b searchBackend) {
+	p1Low, p1High := day(1974, time.December, 25)
+	p2Low, p2High := year(1980)
+	p3Low, p3High := month(1974, time.December)
+	put(t, b,
+		res("Patient", "b1", dateRange("birthdate", p1Low, p1High)),
+		res("Patient", "b2", dateRange("birthdate", p2Low, p2High)),
+		res("Patient", "b3", dateRange("birthdate", p3Low, p3High)),
+		res("Patient", "b4"),
+	)
+	put(t, b, observationFixture()...)
+
+	y1974l, y1974h := year(1974)
+	d1225l, d1225h := day(1974, time.December, 25)
+	y1980l, y1980h := year(1980)
+	y1981l, y1981h := year(1981)
+	mar24l, mar24h := month(2024, time.March)
+	feb24l, feb24h := month(2024, time.February)
+	y2024l, y2024h := year(2024)
+	y2023l, y2023h := year(2023)
+	s0l, s0h := second(2024, time.March, 1, 10, 0, 0)
+
+	birthdate := func(v storage.Value) storage.Query {
+		return query("Patient", clause("birthdate", storage.TypeDate, v))
+	}
+	effective := func(v storage.Value) storage.Query {
+		return query("Observation", clause("date", storage.TypeDate, v))
+	}
+
+	runSearchCases(t, b, []searchCase{
+		{name: "eq contains day and month", q: birthdate(dateValue("eq", y1974l, y1974h)), want: []string{"Patient/b1", "Patient/b3"}},
+		{name: "eq day excludes a month", q: birthdate(dateValue("eq", d1225l, d1225h)), want: []string{"Patient/b1"}},
+		{name: "ne", q: birthdate(dateValue("ne", y1974l, y1974h)), want: []string{"Patient/b2"}},
+		{name: "gt reaches above", q: birthdate(dateValue("gt", d1225l, d1225h)), want: []string{"Patient/b2", "Patient/b3"}},
+		{name: "lt reaches below", q: birthdate(dateValue("lt", d1225l, d1225h)), want: []string{"Patient/b3"}},
+		{name: "ge", q: birthdate(dateValue("ge", d1225l, d1225h)), want: []string{"Patient/b1", "Patient/b2", "Patient/b3"}},
+		{name: "le", q: birthdate(dateValue("le", d1225l, d1225h)), want: []string{"Patient/b1", "Patient/b3"}},
+		{name: "ge year", q: birthdate(dateValue("ge", y1980l, y1980h)), want: []string{"Patient/b2"}},
+		{name: "le year", q: birthdate(dateValue("le", y1980l, y1980h)), want: []string{"Patient/b1", "Patient/b2", "Patient/b3"}},
+		{name: "sa", q: birthdate(dateValue("sa", y1974l, y1974h)), want: []string{"Patient/b2"}},
+		{name: "eb", q: birthdate(dateValue("eb", y1980l, y1980h)), want: []string{"Patient/b1", "Patient/b3"}},
+		{name: "eb is strict", q: birthdate(dateValue("eb", d1225l, d1225h))},
+		// ap widens 1981 by 10% of the 40-odd years to now, about four
+		// years, reaching 1980 but not December 1974.
+		{name: "ap", q: birthdate(dateValue("ap", y1981l, y1981h)), want: []string{"Patient/b2"}},
+		{name: "OR of dates", q: query("Patient", clause("birthdate", storage.TypeDate,
+			dateValue("eq", d1225l, d1225h), dateValue("eq", y1980l, y1980h))),
+			want: []string{"Patient/b1", "Patient/b2"}},
+		{name: "AND as a range", q: query("Patient",
+			clause("birthdate", storage.TypeDate, dateValue("ge", y1974l, y1974h)),
+			clause("birthdate", storage.TypeDate, dateValue("lt", y1980l, y1980h))),
+			want: []string{"Patient/b1", "Patient/b3"}},
+		{name: "eq month contains an instant and a period", q: effective(dateValue("eq", mar24l, mar24h)),
+			want: []string{"Observation/o1", "Observation/o2"}},
+		{name: "eq instant", q: effective(dateValue("eq", s0l, s0h)), want: []string{"Observation/o1"}},
+		{name: "eq year excludes an open-ended period", q: effective(dateValue("eq", y2024l, y2024h)),
+			want: []string{"Observation/o1", "Observation/o2"}},
+		{name: "gt includes an open-ended period", q: effective(dateValue("gt", feb24l, feb24h)),
+			want: []string{"Observation/o1", "Observation/o2", "Observation/o4"}},
+		{name: "gt year after", q: effective(dateValue("gt", y2024l, y2024h)), want: []string{"Observation/o4"}},
+		{name: "lt", q: effective(dateValue("lt", y2024l, y2024h)), want: []string{"Observation/o3"}},
+		{name: "sa", q: effective(dateValue("sa", y2023l, y2023h)),
+			want: []string{"Observation/o1", "Observation/o2", "Observation/o4"}},
+		{name: "eb", q: effective(dateValue("eb", mar24l, mar24h)), want: []string{"Observation/o3"}},
+		{name: "ne keeps partly overlapping", q: effective(dateValue("ne", mar24l, mar24h)),
+			want: []string{"Observation/o3", "Observation/o4"}},
+	})
+}
