@@ -94,7 +94,7 @@ func (ix *Indexer) Extract(resourceType string, resource map[string]any) ([]stor
 		return nil, fmt.Errorf("extract index entries: resource has resourceType %q, expected %q", rt, resourceType)
 	}
 
-	x := extraction{ix: ix, resource: resource}
+	x := extraction{ix: ix, resource: resource, entries: make([]storage.IndexEntry, 0, 32)}
 	var errs []error
 	for i := range params {
 		if err := x.param(&params[i]); err != nil {

@@ -54,7 +54,36 @@ type expressionFix struct {
 // generated definitions so that package fhir/definitions stays equal to
 // the published R4 text (its tests compare it with the HL7 files) and so
 // that each fix sits beside the code that depends on it.
-var expressionFixes = map[string]expressionFix{}
+var expressionFixes = map[string]expressionFix{
+	"http://hl7.org/fhir/SearchParameter/Observation-code-value-date#1": {
+		From: "value.ofType(DateTime) | value.ofType(Period)",
+		To:   "value.ofType(dateTime) | value.ofType(Period)",
+		Reason: "DateTime names the FHIRPath System type, which no element of a resource has; " +
+			"Observation.valueDateTime is of the FHIR type dateTime, so the published component never matched",
+	},
+	"http://hl7.org/fhir/SearchParameter/DocumentReference-relationship#0": {
+		From:   "code",
+		To:     "target",
+		Reason: "the relatesto component is a reference parameter, but the published expression reads relatesTo.code, a token",
+	},
+	"http://hl7.org/fhir/SearchParameter/DocumentReference-relationship#1": {
+		From:   "target",
+		To:     "code",
+		Reason: "the relation component is a token parameter, but the published expression reads relatesTo.target, a Reference",
+	},
+	"http://hl7.org/fhir/SearchParameter/Bundle-composition": {
+		From: "Bundle.entry[0].resource",
+		To:   "Bundle.entry[0].resource.ofType(Composition)",
+		Reason: "the parameter targets Composition (the first entry of a document), but the published expression " +
+			"selects the first entry of any Bundle, such as the Patient that opens a transaction",
+	},
+	"http://hl7.org/fhir/SearchParameter/Bundle-message": {
+		From: "Bundle.entry[0].resource",
+		To:   "Bundle.entry[0].resource.ofType(MessageHeader)",
+		Reason: "the parameter targets MessageHeader (the first entry of a message), but the published expression " +
+			"selects the first entry of any Bundle",
+	},
+}
 
 // skippedParams lists the parameters that exist in R4 but produce no index
 // entries, with the reason. LookupParam does not return them.

@@ -130,16 +130,19 @@ type ucumUnit struct {
 	dim    ucumDimension
 }
 
-// canonicalCode writes the dimension as a UCUM product of base units.
+// canonicalCode writes the dimension as a UCUM product of base units,
+// positive powers first: "mol.m-3", "g.m-1.s-2", "s-1", or "1".
 func (d ucumDimension) canonicalCode() string {
 	var parts []string
-	for i, power := range d {
-		switch power {
-		case 0:
-		case 1:
-			parts = append(parts, ucumBaseUnits[i])
-		default:
-			parts = append(parts, ucumBaseUnits[i]+strconv.Itoa(int(power)))
+	for _, positive := range []bool{true, false} {
+		for i, power := range d {
+			switch {
+			case power == 0 || (power > 0) != positive:
+			case power == 1:
+				parts = append(parts, ucumBaseUnits[i])
+			default:
+				parts = append(parts, ucumBaseUnits[i]+strconv.Itoa(int(power)))
+			}
 		}
 	}
 	if len(parts) == 0 {
