@@ -161,9 +161,9 @@ func (c *compiler) set(types []string, cl storage.Clause) (string, error) {
 		var parts []string
 		for _, table := range missingTables(cl) {
 			e := c.alias("e")
-			parts = append(parts, "SELECT "+e+".rid AS rid FROM "+table+" "+e+" WHERE "+e+".pid IN "+c.pids(types, cl.Param))
+			parts = append(parts, e+".rid AS rid FROM "+table+" "+e+" WHERE "+e+".pid IN "+c.pids(types, cl.Param))
 		}
-		return strings.Join(parts, " UNION "), nil
+		return unionSelect(parts), nil
 
 	case cl.Chain != nil:
 		return c.chainSet(types, cl)
@@ -183,12 +183,17 @@ func (c *compiler) set(types []string, cl storage.Clause) (string, error) {
 		}
 		parts = append(parts, part)
 	}
+	return unionSelect(parts), nil
+}
+
+// unionSelect joins SELECT bodies (the part after the keyword) into one
+// SELECT without repeated rows: a resource may match through several
+// values or entries.
+func unionSelect(parts []string) string {
 	if len(parts) == 1 {
-		return "SELECT DISTINCT " + parts[0], nil
+		return "SELECT DISTINCT " + parts[0]
 	}
-	// UNION removes the duplicates of a resource that matches through
-	// several values or entries.
-	return "SELECT " + strings.Join(parts, " UNION SELECT "), nil
+	return "SELECT " + strings.Join(parts, " UNION SELECT ")
 }
 
 // valueSet returns the result column and FROM and WHERE parts of a SELECT,

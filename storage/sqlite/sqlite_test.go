@@ -165,3 +165,9 @@ func TestSearchContract(t *testing.T) {
 		return openStore(t, t.TempDir())
 	})
 }
+
+func TestTransactionContract(t *testing.T) {
+	storagetest.RunTransactions(t, func(t *testing.T) storage.Backend {
+		return openStore(t, t.TempDir())
+	})
+}

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -25,6 +26,26 @@ func RunSearch(t *testing.T, open func(t *testing.T) storage.Backend) {
 		{"String", testSearchString},
 		{"Reference", testSearchReference},
 		{"Date", testSearchDate},
+		{"Number", testSearchNumber},
+		{"Quantity", testSearchQuantity},
+		{"URI", testSearchURI},
+		{"Composite", testSearchComposite},
+		{"Missing", testSearchMissing},
+		{"IDAndLastUpdated", testSearchIDAndLastUpdated},
+		{"TypesAndSystemSearch", testSearchTypes},
+		{"Chain", testSearchChain},
+		{"Has", testSearchHas},
+		{"IndexReplacedOnUpdate", testSearchIndexReplacedOnUpdate},
+		{"DeletedNotFound", testSearchDeletedNotFound},
+		{"Sort", testSearchSort},
+		{"SortMissingLast", testSearchSortMissingLast},
+		{"PagingCoversAll", testSearchPagingCoversAll},
+		{"PagingBackward", testSearchPagingBackward},
+		{"PagingStableUnderWrites", testSearchPagingStableUnderWrites},
+		{"Total", testSearchTotal},
+		{"InvalidCursor", testSearchInvalidCursor},
+		{"InvalidQuery", testSearchInvalidQuery},
+		{"ReadMany", testSearchReadMany},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,11 +92,19 @@ func put(t *testing.T, b storage.Backend, fixtures ...resourceFixture) {
 	}
 }
 
-// writeNextVersion writes f as the version after the current one.
+// writeNextVersion writes f as the version after the current one, at
+// lastUpdated or, when that precedes the current version, at the current
+// version's time.
 func writeNextVersion(ctx context.Context, b storage.Backend, f resourceFixture, lastUpdated time.Time) (storage.Resource, error) {
-	current := int64(0)
-	if r, err := b.Read(ctx, f.Type, f.ID); err == nil || r.Deleted {
-		current = r.VersionID
+	// A missing resource reads as the zero Resource, a deleted one as its
+	// deletion.
+	r, err := b.Read(ctx, f.Type, f.ID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrGone) {
+		return storage.Resource{}, err
+	}
+	current := r.VersionID
+	if lastUpdated.Before(r.LastUpdated) {
+		lastUpdated = r.LastUpdated
 	}
 	op := storage.OpUpdate
 	if current == 0 {

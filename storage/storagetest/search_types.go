@@ -266,3 +266,215 @@ func testSearchDate(t *testing.T, b searchBackend) {
 			want: []string{"Observation/o3", "Observation/o4"}},
 	})
 }
+
+func testSearchNumber(t *testing.T, b searchBackend) {
+	put(t, b,
+		res("RiskAssessment", "r99", num("probability", 99)),
+		res("RiskAssessment", "r100", num("probability", 100)),
+		res("RiskAssessment", "r100.4", num("probability", 100.4)),
+		res("RiskAssessment", "r100.5", num("probability", 100.5)),
+		res("RiskAssessment", "r150", num("probability", 150)),
+		res("RiskAssessment", "rneg", num("probability", -5)),
+		res("RiskAssessment", "rnone"),
+	)
+	probability := func(v storage.Value) storage.Query {
+		return query("RiskAssessment", clause("probability", storage.TypeNumber, v))
+	}
+	runSearchCases(t, b, []searchCase{
+		{name: "eq covers the implied precision", q: probability(numberValue("eq", 100, 0.5)),
+			want: []string{"RiskAssessment/r100", "RiskAssessment/r100.4"}},
+		{name: "eq with more precision", q: probability(numberValue("eq", 100.0, 0.05)),
+			want: []string{"RiskAssessment/r100"}},
+		{name: "eq with an exponent", q: probability(numberValue("eq", 100, 5)),
+			want: []string{"RiskAssessment/r99", "RiskAssessment/r100", "RiskAssessment/r100.4", "RiskAssessment/r100.5"}},
+		{name: "ne", q: probability(numberValue("ne", 100, 0.5)),
+			want: []string{"RiskAssessment/r99", "RiskAssessment/r100.5", "RiskAssessment/r150", "RiskAssessment/rneg"}},
+		{name: "gt is exact", q: probability(numberValue("gt", 100, 0.5)),
+			want: []string{"RiskAssessment/r100.4", "RiskAssessment/r100.5", "RiskAssessment/r150"}},
+		{name: "lt is exact", q: probability(numberValue("lt", 100, 0.5)),
+			want: []string{"RiskAssessment/r99", "RiskAssessment/rneg"}},
+		{name: "ge", q: probability(numberValue("ge", 100, 0.5)),
+			want: []string{"RiskAssessment/r100", "RiskAssessment/r100.4", "RiskAssessment/r100.5", "RiskAssessment/r150"}},
+		{name: "le", q: probability(numberValue("le", 100, 0.5)),
+			want: []string{"RiskAssessment/r99", "RiskAssessment/r100", "RiskAssessment/rneg"}},
+		{name: "sa starts above the range", q: probability(numberValue("sa", 100, 0.5)),
+			want: []string{"RiskAssessment/r100.5", "RiskAssessment/r150"}},
+		{name: "eb ends below the range", q: probability(numberValue("eb", 100, 0.5)),
+			want: []string{"RiskAssessment/r99", "RiskAssessment/rneg"}},
+		{name: "ap within ten percent", q: probability(numberValue("ap", 100, 0.5)),
+			want: []string{"RiskAssessment/r99", "RiskAssessment/r100", "RiskAssessment/r100.4", "RiskAssessment/r100.5"}},
+		{name: "negative", q: probability(numberValue("eq", -5, 0.5)), want: []string{"RiskAssessment/rneg"}},
+		{name: "OR of numbers", q: query("RiskAssessment", clause("probability", storage.TypeNumber,
+			numberValue("eq", 99, 0.5), numberValue("eq", 150, 0.5))),
+			want: []string{"RiskAssessment/r99", "RiskAssessment/r150"}},
+	})
+}
+
+func testSearchQuantity(t *testing.T, b searchBackend) {
+	put(t, b,
+		res("Observation", "q1", qty("value-quantity", 5.4, ucum, "mg")),
+		res("Observation", "q2", qty("value-quantity", 5.4, ucum, "g")),
+		res("Observation", "q3", qty("value-quantity", 5.4, "http://other.example/units", "mg")),
+		res("Observation", "q4", qty("value-quantity", 7, ucum, "mg")),
+	)
+	valueQuantity := func(v storage.Value) storage.Query {
+		return query("Observation", clause("value-quantity", storage.TypeQuantity, v))
+	}
+	withUnit := func(v storage.Value, system, code string) storage.Value {
+		v.System, v.Code, v.AnySystem = system, code, system == ""
+		return v
+	}
+	runSearchCases(t, b, []searchCase{
+		{name: "number alone", q: valueQuantity(withUnit(numberValue("eq", 5.4, 0.05), "", "")),
+			want: []string{"Observation/q1", "Observation/q2", "Observation/q3"}},
+		{name: "system and code", q: valueQuantity(withUnit(numberValue("eq", 5.4, 0.05), ucum, "mg")),
+			want: []string{"Observation/q1"}},
+		{name: "code in any system", q: valueQuantity(withUnit(numberValue("eq", 5.4, 0.05), "", "mg")),
+			want: []string{"Observation/q1", "Observation/q3"}},
+		{name: "prefix with unit", q: valueQuantity(withUnit(numberValue("gt", 5, 0.5), ucum, "mg")),
+			want: []string{"Observation/q1", "Observation/q4"}},
+		{name: "le with unit", q: valueQuantity(withUnit(numberValue("le", 5.4, 0.05), ucum, "g")),
+			want: []string{"Observation/q2"}},
+	})
+}
+
+func testSearchURI(t *testing.T, b searchBackend) {
+	put(t, b,
+		res("ValueSet", "v1", uri("url", "http://acme.org/fhir/ValueSet/123")),
+		res("ValueSet", "v2", uri("url", "http://acme.org/fhir/ValueSet/123/_history/5")),
+		res("ValueSet", "v3", uri("url", "http://acme.org/fhir/ValueSet")),
+		res("ValueSet", "v4", uri("url", "http://acme.org/fhir")),
+		res("ValueSet", "v5", uri("url", "http://acme.org/fhirx")),
+		res("ValueSet", "v6", uri("url", "urn:oid:1.2.3")),
+	)
+	url := func(modifier, value string) storage.Query {
+		return query("ValueSet", modified(clause("url", storage.TypeURI, textValue(value)), modifier))
+	}
+	runSearchCases(t, b, []searchCase{
+		{name: "exact", q: url("", "http://acme.org/fhir/ValueSet/123"), want: []string{"ValueSet/v1"}},
+		{name: "exact is not a prefix", q: url("", "http://acme.org/fhir/ValueSet/12")},
+		{name: "urn", q: url("", "urn:oid:1.2.3"), want: []string{"ValueSet/v6"}},
+		{name: "below", q: url("below", "http://acme.org/fhir"),
+			want: []string{"ValueSet/v1", "ValueSet/v2", "ValueSet/v3", "ValueSet/v4"}},
+		{name: "below with a trailing slash", q: url("below", "http://acme.org/fhir/ValueSet/"),
+			want: []string{"ValueSet/v1", "ValueSet/v2", "ValueSet/v3"}},
+		{name: "above", q: url("above", "http://acme.org/fhir/ValueSet/123/_history/5"),
+			want: []string{"ValueSet/v1", "ValueSet/v2", "ValueSet/v3", "ValueSet/v4"}},
+		{name: "above stops at path segments", q: url("above", "http://acme.org/fhirx/ValueSet"),
+			want: []string{"ValueSet/v5"}},
+	})
+}
+
+func testSearchComposite(t *testing.T, b searchBackend) {
+	// Observation.component: each component's code and value form one
+	// group, so the code of one component never pairs with the value of
+	// another.
+	put(t, b,
+		res("Observation", "bp1",
+			component("component-code-value-quantity", 1, 0, tok("", loinc, "8480-6")),
+			component("component-code-value-quantity", 1, 1, qty("", 120, ucum, "mm[Hg]")),
+			component("component-code-value-quantity", 2, 0, tok("", loinc, "8462-4")),
+			component("component-code-value-quantity", 2, 1, qty("", 80, ucum, "mm[Hg]"))),
+		res("Observation", "bp2",
+			component("component-code-value-quantity", 1, 0, tok("", loinc, "8480-6")),
+			component("component-code-value-quantity", 1, 1, qty("", 80, ucum, "mm[Hg]")),
+			component("component-code-value-quantity", 2, 0, tok("", loinc, "8462-4")),
+			component("component-code-value-quantity", 2, 1, qty("", 60, ucum, "mm[Hg]"))),
+		res("Group", "g1",
+			component("characteristic-value", 1, 0, tok("", "", "gender")),
+			component("characteristic-value", 1, 1, tok("", "", "female"))),
+	)
+	codeValue := func(code string, value storage.Value) storage.Value {
+		c := codeValue(loinc, code)
+		c.Type = storage.TypeToken
+		value.Type = storage.TypeQuantity
+		return storage.Value{Prefix: "eq", Components: []storage.Value{c, value}}
+	}
+	q := func(values ...storage.Value) storage.Query {
+		return query("Observation", clause("component-code-value-quantity", storage.TypeComposite, values...))
+	}
+	mmHg := func(prefix string, value, half float64) storage.Value {
+		v := numberValue(prefix, value, half)
+		v.System, v.Code = ucum, "mm[Hg]"
+		return v
+	}
+	runSearchCases(t, b, []searchCase{
+		{name: "components of one group", q: q(codeValue("8480-6", mmHg("gt", 100, 0.5))), want: []string{"Observation/bp1"}},
+		{name: "components of different groups do not pair", q: q(codeValue("8462-4", mmHg("eq", 120, 0.5)))},
+		{name: "value shared by two resources", q: q(codeValue("8480-6", mmHg("eq", 80, 0.5)), codeValue("8462-4", mmHg("eq", 80, 0.5))),
+			want: []string{"Observation/bp1", "Observation/bp2"}},
+		{name: "AND of two composites", q: query("Observation",
+			clause("component-code-value-quantity", storage.TypeComposite, codeValue("8480-6", mmHg("ge", 80, 0.5))),
+			clause("component-code-value-quantity", storage.TypeComposite, codeValue("8462-4", mmHg("lt", 70, 0.5)))),
+			want: []string{"Observation/bp2"}},
+		{name: "types inferred without Value.Type", q: query("Group", clause("characteristic-value", storage.TypeComposite,
+			storage.Value{Prefix: "eq", Components: []storage.Value{anyCode("gender"), anyCode("female")}})),
+			want: []string{"Group/g1"}},
+	})
+}
+
+func testSearchMissing(t *testing.T, b searchBackend) {
+	put(t, b, observationFixture()...)
+	runSearchCases(t, b, []searchCase{
+		{name: "token missing", q: query("Observation", missing("code", storage.TypeToken, true)),
+			want: []string{"Observation/o6"}},
+		{name: "token present", q: query("Observation", missing("code", storage.TypeToken, false)),
+			want: []string{"Observation/o1", "Observation/o2", "Observation/o3", "Observation/o4", "Observation/o5"}},
+		{name: "date missing", q: query("Observation", missing("date", storage.TypeDate, true)),
+			want: []string{"Observation/o5", "Observation/o6"}},
+		{name: "missing with a value clause", q: query("Observation",
+			missing("date", storage.TypeDate, true),
+			clause("status", storage.TypeToken, anyCode("cancelled"))),
+			want: []string{"Observation/o5"}},
+		{name: "unknown parameter is missing everywhere", q: query("Observation", missing("no-such-param", storage.TypeString, true)),
+			want: []string{"Observation/o1", "Observation/o2", "Observation/o3", "Observation/o4", "Observation/o5", "Observation/o6"}},
+		{name: "composite missing", q: query("Observation", missing("component-code-value-quantity", storage.TypeComposite, false))},
+	})
+}
+
+func testSearchIDAndLastUpdated(t *testing.T, b searchBackend) {
+	put(t, b,
+		res("Patient", "a"), // tick(0)
+		res("Patient", "b"), // tick(1)
+		res("Patient", "c"), // tick(2)
+		res("Observation", "a"),
+	)
+	at := func(n int) (time.Time, time.Time) {
+		return tick(n), tick(n).Add(time.Second - time.Nanosecond)
+	}
+	t1l, t1h := at(1)
+	runSearchCases(t, b, []searchCase{
+		{name: "id", q: query("Patient", clause("_id", storage.TypeToken, anyCode("b"))), want: []string{"Patient/b"}},
+		{name: "OR of ids", q: query("Patient", clause("_id", storage.TypeToken, anyCode("a"), anyCode("c"), anyCode("zz"))),
+			want: []string{"Patient/a", "Patient/c"}},
+		{name: "not id", q: query("Patient", modified(clause("_id", storage.TypeToken, anyCode("a")), "not")),
+			want: []string{"Patient/b", "Patient/c"}},
+		{name: "lastUpdated in a second", q: query("Patient", clause("_lastUpdated", storage.TypeDate, dateValue("eq", t1l, t1h))),
+			want: []string{"Patient/b"}},
+		{name: "lastUpdated gt", q: query("Patient", clause("_lastUpdated", storage.TypeDate, dateValue("gt", t1l, t1h))),
+			want: []string{"Patient/c"}},
+		{name: "lastUpdated le", q: query("Patient", clause("_lastUpdated", storage.TypeDate, dateValue("le", t1l, t1h))),
+			want: []string{"Patient/a", "Patient/b"}},
+		{name: "id with lastUpdated", q: query("Patient",
+			clause("_id", storage.TypeToken, anyCode("a"), anyCode("b")),
+			clause("_lastUpdated", storage.TypeDate, dateValue("ge", t1l, t1h))),
+			want: []string{"Patient/b"}},
+	})
+}
+
+func testSearchTypes(t *testing.T, b searchBackend) {
+	put(t, b, observationFixture()...)
+	put(t, b, res("Practitioner", "dr1", str("name", "peter", "Peter")))
+	runSearchCases(t, b, []searchCase{
+		{name: "type search", q: query("Practitioner", clause("name", storage.TypeString, textValue("pet"))),
+			want: []string{"Practitioner/dr1"}},
+		{name: "several types", q: storage.Query{Types: []string{"Patient", "Practitioner"},
+			Filter: []storage.Clause{clause("name", storage.TypeString, textValue("pet"))}},
+			want: []string{"Patient/p1", "Patient/p2", "Practitioner/dr1"}},
+		{name: "all types", q: storage.Query{Filter: []storage.Clause{clause("name", storage.TypeString, textValue("p"))}},
+			want: []string{"Patient/p1", "Patient/p2", "Practitioner/dr1"}},
+		{name: "all types without a filter", q: storage.Query{Types: []string{"Group", "Practitioner"}},
+			want: []string{"Group/g1", "Practitioner/dr1"}},
+		{name: "type with no resources", q: storage.Query{Types: []string{"Encounter"}}},
+	})
+}
