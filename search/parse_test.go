@@ -33,8 +33,7 @@ func oneClause(t *testing.T, resourceType, query string) storage.Clause {
 	return plan.Query.Filter[0]
 }
 
-
-func utc(s string) time.Time {
+func utcInstant(s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		panic(err)
@@ -77,9 +76,9 @@ func TestParseValues(t *testing.T) {
 		{"missing", "Patient", "birthdate:missing=true",
 			storage.Clause{Param: "birthdate", Type: storage.TypeDate, Missing: &yes}},
 		{"date year", "Patient", "birthdate=1970",
-			storage.Clause{Param: "birthdate", Type: storage.TypeDate, Values: []storage.Value{{Prefix: "eq", Low: utc("1970-01-01T00:00:00Z"), High: utc("1970-12-31T23:59:59.999999999Z")}}}},
+			storage.Clause{Param: "birthdate", Type: storage.TypeDate, Values: []storage.Value{{Prefix: "eq", Low: utcInstant("1970-01-01T00:00:00Z"), High: utcInstant("1970-12-31T23:59:59.999999999Z")}}}},
 		{"date prefix and zone", "Observation", "date=ge2024-03-01T10:00:00%2B02:00",
-			storage.Clause{Param: "date", Type: storage.TypeDate, Values: []storage.Value{{Prefix: "ge", Low: utc("2024-03-01T08:00:00Z"), High: utc("2024-03-01T08:00:00.999999999Z")}}}},
+			storage.Clause{Param: "date", Type: storage.TypeDate, Values: []storage.Value{{Prefix: "ge", Low: utcInstant("2024-03-01T08:00:00Z"), High: utcInstant("2024-03-01T08:00:00.999999999Z")}}}},
 		{"number precision", "RiskAssessment", "probability=gt0.8",
 			storage.Clause{Param: "probability", Type: storage.TypeNumber, Values: []storage.Value{{Prefix: "gt", Number: 0.8, NumberLow: 0.75, NumberHigh: 0.85}}}},
 		{"quantity converts ucum", "Observation", "value-quantity=le250|http://unitsofmeasure.org|mg",

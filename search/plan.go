@@ -14,7 +14,7 @@ import (
 const (
 	DefaultMaxIncluded          = 1000
 	DefaultMaxIncludeIterations = 3
-	DefaultMaxCompartment       = 10000
+	DefaultMaxCompartment       = 1000
 )
 
 // Runner runs plans: the backend's search for the matches, then the steps
@@ -31,9 +31,9 @@ type Runner struct {
 	// MaxIncludeIterations bounds the rounds of :iterate after the first.
 	MaxIncludeIterations int
 
-	// MaxCompartment caps the resources of one type in a compartment that
-	// a compartment search can consider; past it the search fails with
-	// storage.ErrTooCostly.
+	// MaxCompartment caps the resources of one type that a compartment
+	// search lists by id, when several parameters place resources in the
+	// compartment; past it the search fails with storage.ErrTooCostly.
 	MaxCompartment int
 }
 
@@ -92,13 +92,15 @@ func CompartmentParams(compartmentType, resourceType string) ([]string, bool) {
 	return codes, ok && len(codes) > 0
 }
 
-// compartmentMembers returns an _id clause that lists the resources of
-// the plan's type in the compartment: those whose compartment parameters
-// refer to the compartment's resource, and for a Patient compartment the
-// patient itself. The storage query has no OR across parameters, so each
-// parameter is searched on its own and the ids are merged.
+// compartmentMembers returns a clause that keeps the resources of the
+// plan's type in the compartment: those whose compartment parameters refer
+// to the compartment's resource, and for a Patient compartment the patient
+// itself. When only one parameter places any resource there, the clause is
+// that parameter's reference. Otherwise it lists the members' ids, because
+// the storage query has no OR across parameters; the list is capped by
+// MaxCompartment.
 //
-// NOTE: the id list is computed again for each page, so a resource that
+// NOTE: an id list is computed again for each page, so a resource that
 // joins the compartment between two pages changes the query that the
 // backend's cursor was issued for.
 func (r *Runner) compartmentMembers(ctx context.Context, plan *Plan) (storage.Clause, error) {
@@ -107,49 +109,63 @@ func (r *Runner) compartmentMembers(ctx context.Context, plan *Plan) (storage.Cl
 	if limit <= 0 {
 		limit = DefaultMaxCompartment
 	}
-	clause := storage.Clause{Param: "_id", Type: storage.TypeToken}
+	if len(plan.Query.Types) != 1 {
+		return storage.Clause{}, fmt.Errorf("a compartment search covers one resource type, not %d", len(plan.Query.Types))
+	}
+	resourceType := plan.Query.Types[0]
+	codes, ok := CompartmentParams(c.Type, resourceType)
+	if !ok {
+		return storage.Clause{}, fmt.Errorf("%s is not in the %s compartment", resourceType, c.Type)
+	}
+
+	refersTo := func(code string) storage.Clause {
+		return storage.Clause{
+			Param:  code,
+			Type:   storage.TypeReference,
+			Values: []storage.Value{{Prefix: "eq", RefType: c.Type, RefID: c.ID}},
+		}
+	}
+	var used []string
+	for _, code := range codes {
+		if _, ok := LookupParam(resourceType, code); !ok {
+			continue
+		}
+		page, err := r.Store.Search(ctx, storage.Query{Types: []string{resourceType}, Filter: []storage.Clause{refersTo(code)}, Count: 1, Total: storage.TotalNone})
+		if err != nil {
+			return storage.Clause{}, err
+		}
+		if len(page.Matches) > 0 {
+			used = append(used, code)
+		}
+	}
+	if len(used) == 1 && resourceType != c.Type {
+		return refersTo(used[0]), nil
+	}
+
+	ids := storage.Clause{Param: "_id", Type: storage.TypeToken}
 	seen := map[string]bool{}
 	add := func(id string) {
 		if !seen[id] {
 			seen[id] = true
-			clause.Values = append(clause.Values, storage.Value{Prefix: "eq", Code: id, AnySystem: true})
+			ids.Values = append(ids.Values, storage.Value{Prefix: "eq", Code: id, AnySystem: true})
 		}
 	}
-
-	for _, resourceType := range plan.Query.Types {
-		params, ok := CompartmentParams(c.Type, resourceType)
-		if !ok {
-			return storage.Clause{}, fmt.Errorf("%s is not in the %s compartment", resourceType, c.Type)
+	if resourceType == c.Type {
+		add(c.ID)
+	}
+	for _, code := range used {
+		page, err := r.Store.Search(ctx, storage.Query{Types: []string{resourceType}, Filter: []storage.Clause{refersTo(code)}, Count: limit + 1, Total: storage.TotalNone})
+		if err != nil {
+			return storage.Clause{}, err
 		}
-		if resourceType == c.Type {
-			add(c.ID)
+		for _, m := range page.Matches {
+			add(m.ID)
 		}
-		for _, code := range params {
-			if _, ok := LookupParam(resourceType, code); !ok {
-				continue
-			}
-			page, err := r.Store.Search(ctx, storage.Query{
-				Types: []string{resourceType},
-				Filter: []storage.Clause{{
-					Param:  code,
-					Type:   storage.TypeReference,
-					Values: []storage.Value{{Prefix: "eq", RefType: c.Type, RefID: c.ID}},
-				}},
-				Count: limit + 1,
-				Total: storage.TotalNone,
-			})
-			if err != nil {
-				return storage.Clause{}, err
-			}
-			for _, m := range page.Matches {
-				add(m.ID)
-			}
-			if len(seen) > limit || page.NextCursor != "" {
-				return storage.Clause{}, fmt.Errorf("the %s/%s compartment holds more than %d %s resources: %w", c.Type, c.ID, limit, resourceType, storage.ErrTooCostly)
-			}
+		if len(seen) > limit || page.NextCursor != "" {
+			return storage.Clause{}, fmt.Errorf("the %s/%s compartment holds more than %d %s resources that several parameters place there: %w", c.Type, c.ID, limit, resourceType, storage.ErrTooCostly)
 		}
 	}
-	return clause, nil
+	return ids, nil
 }
 
 // include adds the resources that _include and _revinclude name, round by
