@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -51,6 +52,10 @@ type Config struct {
 	// one search page; zero means search.DefaultMaxIncluded.
 	MaxIncluded int
 
+	// MaxConcurrentBodies bounds the requests whose bodies are parsed at
+	// once; zero means twice the number of CPUs.
+	MaxConcurrentBodies int
+
 	// Version is the software version shown in the CapabilityStatement.
 	Version string
 
@@ -67,6 +72,9 @@ type API struct {
 	log     *slog.Logger
 	metrics *metrics
 	engine  *gin.Engine
+
+	// bodySlots holds one token per request body being parsed.
+	bodySlots chan struct{}
 
 	// indexer computes the search index entries of every written version.
 	indexer *search.Indexer
@@ -103,12 +111,17 @@ func New(cfg Config) (*API, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxConcurrentBodies <= 0 {
+		cfg.MaxConcurrentBodies = 2 * runtime.NumCPU()
+	}
 
 	a := &API{
 		cfg:   cfg,
 		store: cfg.Backend,
 		base:  strings.TrimRight(cfg.BaseURL, "/"),
 		log:   cfg.Logger,
+
+		bodySlots: make(chan struct{}, cfg.MaxConcurrentBodies),
 	}
 	indexer, err := search.NewIndexer(a.base)
 	if err != nil {
@@ -143,7 +156,7 @@ func (a *API) routes() *gin.Engine {
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
 
-	r.Use(a.requestID, a.observe, a.recover, a.limitBody)
+	r.Use(a.requestID, a.observe, a.recover, a.limitBody, a.limitConcurrentBodies)
 
 	r.GET("/healthz", a.healthz)
 	r.HEAD("/healthz", a.healthz)

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"compress/gzip"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -89,10 +91,64 @@ func (a *API) recover(c *gin.Context) {
 }
 
 // limitBody caps every request body, so that no handler can be made to
-// read more than Limits.MaxBytes.
+// read more than Limits.MaxBytes, and decodes a gzip Content-Encoding
+// under the same cap. A declared length over the cap is rejected before
+// any of the body is read, so a client that sent Expect: 100-continue
+// never uploads it.
 func (a *API) limitBody(c *gin.Context) {
-	if c.Request.Body != nil && a.cfg.Limits.MaxBytes > 0 {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.cfg.Limits.MaxBytes)
+	limit := a.cfg.Limits.MaxBytes
+	if limit > 0 && c.Request.ContentLength > limit {
+		a.writeError(c, newAPIError(http.StatusRequestEntityTooLarge, "too-costly", nil,
+			"the request body is %d bytes, over the limit of %d", c.Request.ContentLength, limit))
+		c.Abort()
+		return
 	}
+
+	switch encoding := strings.ToLower(strings.TrimSpace(c.GetHeader("Content-Encoding"))); encoding {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		compressed := c.Request.Body
+		if limit > 0 {
+			compressed = http.MaxBytesReader(c.Writer, compressed, limit)
+		}
+		reader, err := gzip.NewReader(compressed)
+		if err != nil {
+			a.writeError(c, badRequest("the gzip-encoded request body is invalid: %v", err))
+			c.Abort()
+			return
+		}
+		c.Request.Body = reader
+		c.Request.Header.Del("Content-Encoding")
+		c.Request.ContentLength = -1
+	default:
+		a.writeError(c, unsupportedMediaType("the Content-Encoding %q is not supported; send the body uncompressed or with gzip", encoding))
+		c.Abort()
+		return
+	}
+
+	if c.Request.Body != nil && limit > 0 {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	}
+	c.Next()
+}
+
+// limitConcurrentBodies bounds how many requests with a body are parsed at
+// once. Parsing and validating a large body takes about a hundred times
+// its size in memory, so without a bound a few concurrent large bodies can
+// exhaust the machine. Requests wait for a slot until their context ends.
+func (a *API) limitConcurrentBodies(c *gin.Context) {
+	if c.Request.ContentLength == 0 || c.Request.Body == nil || c.Request.Body == http.NoBody {
+		c.Next()
+		return
+	}
+	select {
+	case a.bodySlots <- struct{}{}:
+	case <-c.Request.Context().Done():
+		a.writeError(c, newAPIError(http.StatusServiceUnavailable, "transient", nil,
+			"the server is busy with other uploads; retry later"))
+		c.Abort()
+		return
+	}
+	defer func() { <-a.bodySlots }()
 	c.Next()
 }

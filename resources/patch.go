@@ -64,9 +64,17 @@ func (a *API) patch(c *gin.Context) error {
 		return preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
 	}
 
-	patched, err := operations.Apply(current.JSON)
+	// Copy and add operations can grow a document exponentially from a
+	// small patch, so growth is capped at the body limit.
+	options := jsonpatch.NewApplyOptions()
+	options.AccumulatedCopySizeLimit = a.cfg.Limits.MaxBytes
+	patched, err := operations.ApplyWithOptions(current.JSON, options)
 	if err != nil {
 		return newAPIError(http.StatusUnprocessableEntity, "processing", nil, "the JSON Patch could not be applied: %v", err)
+	}
+	if limit := a.cfg.Limits.MaxBytes; limit > 0 && int64(len(patched)) > limit {
+		return newAPIError(http.StatusUnprocessableEntity, "too-costly", nil,
+			"the patched resource would be %d bytes, over the limit of %d", len(patched), limit)
 	}
 	res, err := fhir.ParseResource(patched, a.cfg.Limits)
 	if err != nil {

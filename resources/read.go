@@ -36,8 +36,8 @@ func pathTypeAndID(c *gin.Context) (string, string, error) {
 		return "", "", err
 	}
 	id := c.Param("id")
-	if !validID.MatchString(id) {
-		return "", "", badRequest("the id %q is invalid: a FHIR id is 1 to 64 characters from A-Z, a-z, 0-9, '-' and '.'", id)
+	if !validID.MatchString(id) || id == "." || id == ".." {
+		return "", "", badRequest("the id %q is invalid: a FHIR id is 1 to 64 characters from A-Z, a-z, 0-9, '-' and '.', and not . or ..", truncate(id, 80))
 	}
 	return resourceType, id, nil
 }
@@ -84,9 +84,10 @@ func (a *API) vread(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	version, err := strconv.ParseInt(c.Param("vid"), 10, 64)
-	if err != nil || version < 1 {
-		return notFound("%s/%s has no version %q: Ward's version ids are positive integers", resourceType, id, c.Param("vid"))
+	vid := c.Param("vid")
+	version, err := strconv.ParseInt(vid, 10, 64)
+	if err != nil || version < 1 || strconv.FormatInt(version, 10) != vid {
+		return notFound("%s/%s has no version %q: Ward's version ids are positive integers without leading zeros or signs", resourceType, id, truncate(vid, 40))
 	}
 
 	r, err := a.store.ReadVersion(c.Request.Context(), resourceType, id, version)
@@ -182,4 +183,13 @@ func notModified(r *http.Request, res storage.Resource) bool {
 		return !res.LastUpdated.Truncate(time.Second).After(since)
 	}
 	return false
+}
+
+// truncate shortens a client-supplied value before it is echoed in a
+// message, so that a huge value cannot inflate the response.
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
 }

@@ -83,8 +83,9 @@ func parseETag(value string) (int64, bool) {
 	if len(value) < 3 || value[0] != '"' || value[len(value)-1] != '"' {
 		return 0, false
 	}
-	version, err := strconv.ParseInt(value[1:len(value)-1], 10, 64)
-	if err != nil || version < 1 {
+	digits := value[1 : len(value)-1]
+	version, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || version < 1 || strconv.FormatInt(version, 10) != digits {
 		return 0, false
 	}
 	return version, true
