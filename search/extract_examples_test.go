@@ -134,7 +134,7 @@ func TestExtractR4Examples(t *testing.T) {
 	for _, rt := range types {
 		fmt.Fprintf(&report, "%-32s %5d resources %7d entries\n", rt, resources[rt], entries[rt])
 	}
-	t.Logf("index entries of the R4 examples per resource type:\n%s", report.String())
+	t.Logf("index entries of %d R4 example resources per resource type:\n%s", len(examples), report.String())
 	if len(types) < 100 {
 		t.Errorf("extracted only %d resource types; expected the examples to cover over 100", len(types))
 	}

@@ -609,3 +609,26 @@ func TestExtractConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestDateRangesMatchQueryParsing checks that a value indexed from a
+// resource covers the same range as the same text given as a search value.
+func TestDateRangesMatchQueryParsing(t *testing.T) {
+	for _, s := range []string{
+		"1970", "1970-02", "2024-02-29", "2020-03-04T10:15:30Z", "2020-03-04T10:15:30+02:00",
+		"2020-03-04T10:15:30", "2020-03-04T23:15:30.250-05:00", "2020-03-04T10:15:30.123456Z",
+	} {
+		low, high, ok := temporalRange(s)
+		if !ok {
+			t.Errorf("temporalRange(%q) failed", s)
+			continue
+		}
+		wantLow, wantHigh, err := ParseDateRange(s)
+		if err != nil {
+			t.Errorf("ParseDateRange(%q): %v", s, err)
+			continue
+		}
+		if !low.Equal(wantLow) || !high.Equal(wantHigh) {
+			t.Errorf("%q indexes as [%v, %v], searches as [%v, %v]", s, low, high, wantLow, wantHigh)
+		}
+	}
+}

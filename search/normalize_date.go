@@ -7,11 +7,11 @@ import (
 	"github.com/ward-fhir/ward/storage"
 )
 
-// appendDate appends one date entry per value: the closed UTC range that
-// a date, dateTime or instant covers at its precision, the range from a
-// Period's start to its end (a missing end is open, the zero time), or
-// for a Timing the outer limits of its events and repeat.boundsPeriod
-// together (the specification ignores the schedule in between). A
+// appendDate appends one entry per value with the closed UTC range it
+// covers. A date, dateTime or instant covers its precision. A Period runs
+// from its start to its end, and a missing end is open (the zero time). A
+// Timing covers the outer limits of its events and repeat.boundsPeriod
+// together, because the specification ignores the schedule in between. A
 // dateTime with a time but no zone is read as UTC, as ParseDateRange reads
 // search values.
 func appendDate(dst []storage.IndexEntry, code string, n fhirpath.Node) []storage.IndexEntry {

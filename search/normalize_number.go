@@ -13,9 +13,9 @@ const iso4217 = "urn:iso:std:iso:4217"
 
 // appendNumber appends one number entry per integer or decimal value,
 // with the range its precision implies (see NumberValue). A Range gives
-// one entry from the low end of its low to the high end of its high; an
-// end it lacks is open (±math.MaxFloat64), and Number is its low, or its
-// high when it has no low.
+// one entry from the low end of its low to the high end of its high. An
+// end it lacks is open (±math.MaxFloat64). Number is its low, or its high
+// when it has no low.
 func appendNumber(dst []storage.IndexEntry, code string, n fhirpath.Node) []storage.IndexEntry {
 	if d, ok := decimalOf(n.Value()); ok {
 		number, low, high := NumberValue(d)

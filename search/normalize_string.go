@@ -8,12 +8,12 @@ import (
 	"github.com/ward-fhir/ward/storage"
 )
 
-// appendString appends string entries: a string-like primitive is one
-// entry; a HumanName gives one entry per part (family, each given, prefix
-// and suffix, text) and an Address one per part (each line, city,
-// district, state, postalCode, country, text), as the search page of the
-// specification lists them. Any other complex value gives one entry per
-// string it holds, extensions excluded.
+// appendString appends string entries. A string-like primitive is one
+// entry. A HumanName gives one entry per part (family, each given, prefix
+// and suffix, text), and an Address one per part (each line, city,
+// district, state, postalCode, country, text), the parts that the search
+// page of the specification lists. Any other complex value gives one
+// entry per string it holds, extensions excluded.
 func appendString(dst []storage.IndexEntry, code string, n fhirpath.Node) []storage.IndexEntry {
 	add := func(s string) {
 		if s != "" {

@@ -50,10 +50,10 @@ type expressionFix struct {
 
 // expressionFixes maps a SearchParameter URL to the fix of its expression.
 // A composite's component is keyed by the composite's URL, "#" and the
-// component's zero-based position. The fixes live here rather than in the
-// generated definitions so that package fhir/definitions stays equal to
-// the published R4 text (its tests compare it with the HL7 files) and so
-// that each fix sits beside the code that depends on it.
+// component's zero-based position. The fixes live here, beside the code
+// that depends on them, rather than in the generated definitions. So
+// package fhir/definitions stays equal to the published R4 text, which its
+// tests compare with the HL7 files.
 var expressionFixes = map[string]expressionFix{
 	"http://hl7.org/fhir/SearchParameter/Observation-code-value-date#1": {
 		From: "value.ofType(DateTime) | value.ofType(Period)",
@@ -85,8 +85,8 @@ var expressionFixes = map[string]expressionFix{
 	},
 }
 
-// skippedParams lists the parameters that exist in R4 but produce no index
-// entries, with the reason. LookupParam does not return them.
+// skippedReasons gives, by code, why an R4 parameter produces no index
+// entries. LookupParam does not return such parameters.
 var skippedReasons = map[string]string{
 	"_text":    "R4 gives _text no expression: it searches the narrative, which Ward does not index",
 	"_content": "R4 gives _content no expression: it searches the whole resource text, which Ward does not index",

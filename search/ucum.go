@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -12,12 +13,12 @@ import (
 
 // Quantity search compares values in one canonical unit per dimension, so
 // that 1 g matches 1000 mg. Ward converts the UCUM units that clinical
-// data uses, with their values taken from the UCUM specification (version
-// 2.1, https://ucum.org/ucum, sections "Base Units", "Prefixes" and the
-// tables of derived and customary units). A canonical unit is written as
-// UCUM writes a product of base units: g, m, s, mol, K, A, cd, and the
-// arbitrary unit [iU], with their exponents ("g.m-3" for a mass
-// concentration, "s-1" for a rate, "1" for a pure number).
+// data uses, with the values that the UCUM specification (version 2.1)
+// gives in its tables of base units, prefixes, derived and customary
+// units. A canonical unit is a product of the base units g, m, s, mol, K,
+// A, cd and the arbitrary unit [iU] with their exponents, written as UCUM
+// writes it: "g.m-3" for a mass concentration, "s-1" for a rate, "1" for a
+// pure number.
 //
 // Not converted, so compared only with the same unit: special units with
 // an offset or a logarithmic scale (Cel, [degF], [pH], dB), units in
@@ -385,10 +386,10 @@ func canonicalUnit(system, code string) (*big.Rat, string, bool) {
 
 // CanonicalQuantity converts a value in a UCUM unit to Ward's canonical
 // unit for its dimension: 250 mg becomes 0.25 g, 5 mmol/L becomes 5
-// mol.m-3. It returns false when the unit is not converted (another
-// system, a special unit such as Cel, or an atom outside the table);
-// system "" counts as UCUM. Query parsing must convert search values with
-// this function, or with QuantityValue, so they meet the index entries.
+// mol.m-3. System "" counts as UCUM. It returns false when the unit is not
+// converted: another system, a special unit such as Cel, or an atom
+// outside the table. Query parsing must convert search values with this
+// function, or with QuantityValue, so that they meet the index entries.
 func CanonicalQuantity(value *fhirpath.Decimal, system, code string) (float64, string, bool) {
 	factor, canonical, ok := canonicalUnit(system, code)
 	if !ok || value == nil {
@@ -401,40 +402,116 @@ func CanonicalQuantity(value *fhirpath.Decimal, system, code string) (float64, s
 // NumberValue returns a decimal with the range its written precision
 // implies: half a unit of its last digit either side, so 100 covers
 // [99.5, 100.5] and 1.00 covers [0.995, 1.005]. The index stores these
-// three numbers; number search values are parsed the same way.
+// three numbers, and query parsing must compute number search values the
+// same way.
 func NumberValue(value *fhirpath.Decimal) (number, low, high float64) {
-	exact, lowRat, highRat := decimalRange(value)
-	number, _ = exact.Float64()
-	low, _ = lowRat.Float64()
-	high, _ = highRat.Float64()
-	return number, low, high
+	return scaledRange(value, big.NewRat(1, 1))
 }
 
 // QuantityValue returns what the index stores for a quantity: the value
-// and its precision range (as NumberValue), converted to the canonical
-// unit when the unit is convertible (see CanonicalQuantity), and the code
-// to store: the canonical unit if converted, else code unchanged.
+// and its precision range (as NumberValue) and the unit code. When the
+// unit is convertible (see CanonicalQuantity), the numbers are in the
+// canonical unit and the code is that unit's. Otherwise code is returned
+// unchanged.
 func QuantityValue(value *fhirpath.Decimal, system, code string) (number, low, high float64, unit string, converted bool) {
-	exact, lowRat, highRat := decimalRange(value)
+	factor := big.NewRat(1, 1)
 	unit = code
-	if factor, canonical, ok := canonicalUnit(system, code); ok {
-		exact.Mul(exact, factor)
-		lowRat.Mul(lowRat, factor)
-		highRat.Mul(highRat, factor)
-		unit, converted = canonical, true
+	if f, canonical, ok := canonicalUnit(system, code); ok {
+		factor, unit, converted = f, canonical, true
 	}
-	number, _ = exact.Float64()
-	low, _ = lowRat.Float64()
-	high, _ = highRat.Float64()
+	number, low, high = scaledRange(value, factor)
 	return number, low, high, unit, converted
 }
 
-// decimalRange returns the value and the ends of its implied precision
-// range as fresh rationals.
-func decimalRange(value *fhirpath.Decimal) (exact, low, high *big.Rat) {
-	exact = new(big.Rat).Set(value.Rat())
+// scaledRange returns value×factor and the ends of the value's precision
+// range times factor, each the float64 nearest to the exact result.
+func scaledRange(value *fhirpath.Decimal, factor *big.Rat) (number, low, high float64) {
+	if number, low, high, ok := scaledRangeInt(value, factor); ok {
+		return number, low, high
+	}
+
+	exact := new(big.Rat).Set(value.Rat())
 	half := new(big.Rat).Mul(big.NewRat(1, 2), ucumPowerOfTen(-value.Scale()))
-	low = new(big.Rat).Sub(exact, half)
-	high = new(big.Rat).Add(exact, half)
-	return exact, low, high
+	lowRat := new(big.Rat).Sub(exact, half)
+	highRat := new(big.Rat).Add(exact, half)
+	number, _ = exact.Mul(exact, factor).Float64()
+	low, _ = lowRat.Mul(lowRat, factor).Float64()
+	high, _ = highRat.Mul(highRat, factor).Float64()
+	return number, low, high
+}
+
+// maxExactFloat is 2^53: integers below it convert to float64 exactly.
+const maxExactFloat = 1 << 53
+
+// scaledRangeInt is the fast path of scaledRange for the usual case where
+// the decimal's digits and the factor's numerator and denominator are
+// small integers. Each result is then one division of two integers that
+// float64 holds exactly, which IEEE 754 rounds to the nearest float64, the
+// same result as the big.Rat path. ok is false when an integer is too
+// large.
+func scaledRangeInt(value *fhirpath.Decimal, factor *big.Rat) (number, low, high float64, ok bool) {
+	if !factor.Num().IsInt64() || !factor.Denom().IsInt64() {
+		return 0, 0, 0, false
+	}
+	num, den := factor.Num().Int64(), factor.Denom().Int64()
+	scale := value.Scale()
+	coefficient, ok := decimalCoefficient(value.String())
+	if !ok || scale > 15 || num >= maxExactFloat || den >= maxExactFloat || -num >= maxExactFloat {
+		return 0, 0, 0, false
+	}
+
+	// number = c·num / (10^s·den); the range ends are (2c ∓ 1)·num / (2·10^s·den).
+	pow := int64(1)
+	for range scale {
+		pow *= 10
+	}
+	numerators := [3]int64{coefficient, 2*coefficient - 1, 2*coefficient + 1}
+	denominators := [3]int64{pow, 2 * pow, 2 * pow}
+	var out [3]float64
+	for i := range out {
+		n, overflowN := mulInt64(numerators[i], num)
+		d, overflowD := mulInt64(denominators[i], den)
+		if overflowN || overflowD || n >= maxExactFloat || -n >= maxExactFloat || d >= maxExactFloat {
+			return 0, 0, 0, false
+		}
+		out[i] = float64(n) / float64(d)
+	}
+	return out[0], out[1], out[2], true
+}
+
+// decimalCoefficient reads the digits of a plain decimal ("-12.50") as an
+// integer (-1250), when it has at most 15 digits.
+func decimalCoefficient(s string) (int64, bool) {
+	negative := strings.HasPrefix(s, "-")
+	if negative {
+		s = s[1:]
+	}
+	var c int64
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch == '.':
+		case ch >= '0' && ch <= '9':
+			digits++
+			c = c*10 + int64(ch-'0')
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	if negative {
+		c = -c
+	}
+	return c, true
+}
+
+// mulInt64 returns a×b and whether it overflowed.
+func mulInt64(a, b int64) (int64, bool) {
+	if a == 0 || b == 0 {
+		return 0, false
+	}
+	p := a * b
+	return p, p/b != a || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64)
 }

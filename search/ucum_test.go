@@ -2,6 +2,7 @@ package search
 
 import (
 	"math"
+	"math/big"
 	"testing"
 
 	"github.com/ward-fhir/ward/fhir/fhirpath"
@@ -44,6 +45,7 @@ func TestCanonicalQuantity(t *testing.T) {
 		{"90", ucum, "mg/dL", 900, "g.m-3"},
 		{"7", ucum, "g/dL", 70000, "g.m-3"},
 		{"4.5", ucum, "10*3/uL", 4.5e12, "m-3"},
+		{"6", ucum, "10^9/L", 6e12, "m-3"},
 		{"72", ucum, "/min", 1.2, "s-1"},
 		{"72", ucum, "{beats}/min", 1.2, "s-1"},
 		{"25", ucum, "kg/m2", 25000, "g.m-2"},
@@ -84,7 +86,7 @@ func TestCanonicalQuantityNotConverted(t *testing.T) {
 
 func TestNumberValue(t *testing.T) {
 	cases := []struct {
-		in                string
+		in               string
 		value, low, high float64
 	}{
 		{"100", 100, 99.5, 100.5},
@@ -107,5 +109,30 @@ func TestQuantityValueConvertsRange(t *testing.T) {
 	}
 	if v != 1500 || low != 1450 || high != 1550 {
 		t.Errorf("QuantityValue(1.5 kg) = %v [%v, %v], want 1500 [1450, 1550]", v, low, high)
+	}
+}
+
+func TestScaledRangeFastPathMatchesRat(t *testing.T) {
+	for _, value := range []string{"0", "1", "100", "1.00", "0.1", "-2.5", "5.4", "123456.789", "0.000001", "98.6"} {
+		for _, code := range []string{"g", "mg", "ug", "mmol/L", "mg/dL", "10*3/uL", "[lb_av]", "min", "mm[Hg]", "%"} {
+			d := mustDecimal(t, value)
+			factor, _, ok := canonicalUnit(fhirpath.UCUMSystem, code)
+			if !ok {
+				t.Fatalf("unit %q not converted", code)
+			}
+			fast, fastLow, fastHigh, ok := scaledRangeInt(d, factor)
+			if !ok {
+				continue
+			}
+			exact := new(big.Rat).Mul(d.Rat(), factor)
+			half := new(big.Rat).Mul(big.NewRat(1, 2), ucumPowerOfTen(-d.Scale()))
+			half.Mul(half, factor)
+			want, _ := exact.Float64()
+			wantLow, _ := new(big.Rat).Sub(exact, half).Float64()
+			wantHigh, _ := new(big.Rat).Add(exact, half).Float64()
+			if fast != want || fastLow != wantLow || fastHigh != wantHigh {
+				t.Errorf("%s %s: fast path %v [%v, %v], exact %v [%v, %v]", value, code, fast, fastLow, fastHigh, want, wantLow, wantHigh)
+			}
+		}
 	}
 }
