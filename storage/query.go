@@ -115,7 +115,7 @@ type Value struct {
 	Components []Value
 
 	// Type is set on the values in Components: the component's parameter
-	// type, which tells a backend which index entries to compare with.
+	// type, from which a backend picks the index entries to compare with.
 	Type ParamType
 }
 

@@ -10,8 +10,8 @@ import (
 	"github.com/ward-fhir/ward/storage"
 )
 
-// Parameters the backend answers from its own columns and entries instead
-// of the extracted index: _id is resources.id, and _lastUpdated is a date
+// Parameters the backend matches on its own columns and entries instead of
+// the extracted index: _id is resources.id, and _lastUpdated is a date
 // entry that every write adds from the version's LastUpdated.
 const (
 	paramID          = "_id"
@@ -285,7 +285,7 @@ func (c *compiler) pred(types []string, cl storage.Clause, r string) (string, er
 }
 
 // paramType is the type that decides the table of cl. _lastUpdated is a
-// date whatever the plan says.
+// date whatever type the plan gives it.
 func paramType(cl storage.Clause) storage.ParamType {
 	if cl.Param == paramLastUpdated {
 		return storage.TypeDate

@@ -164,7 +164,7 @@ func (s *Store) replaceIndex(ctx context.Context, tx *sql.Tx, rid int64, w stora
 		return nil
 	}
 
-	// The backend answers _id from resources.id and indexes _lastUpdated
+	// The backend matches _id on resources.id and indexes _lastUpdated
 	// itself from the stored time, so entries for them are replaced.
 	lastUpdated := w.LastUpdated.UTC().Truncate(time.Millisecond)
 	entries := append([]storage.IndexEntry{{Param: paramLastUpdated, Type: storage.TypeDate, Low: lastUpdated, High: lastUpdated}}, w.Index...)

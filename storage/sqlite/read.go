@@ -22,7 +22,8 @@ type queryRower interface {
 
 func readCurrent(ctx context.Context, db queryRower, resourceType, id string) (storage.Resource, error) {
 	row := db.QueryRowContext(ctx,
-		`SELECT version, last_updated, op, body FROM resources WHERE type = ? AND id = ?`,
+		`SELECT r.version, r.last_updated, r.op, h.body FROM resources r CROSS JOIN history h ON h.seq = r.seq
+		 WHERE r.type = ? AND r.id = ?`,
 		resourceType, id)
 	r, err := scanResource(row, resourceType, id)
 	if errors.Is(err, sql.ErrNoRows) {

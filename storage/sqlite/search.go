@@ -12,7 +12,7 @@ import (
 )
 
 // SearchLimits bound the cost of one search. A plan over a limit is
-// rejected with an error wrapping storage.ErrTooCostly before it runs; a
+// rejected with an error wrapping storage.ErrTooCostly before it runs. A
 // search that runs longer than Timeout is interrupted and fails the same
 // way.
 type SearchLimits struct {
@@ -227,8 +227,16 @@ func (pc *planCost) add(filter []storage.Clause, depth int) error {
 	return nil
 }
 
-// resultColumns are the columns every page query reads, for scanMatch.
-const resultColumns = "r.type, r.id, r.version, r.last_updated, r.op, r.body"
+// resultColumns are the columns every page query reads, for scanMatch,
+// from the resources row r and its current history row h (joined with
+// withBody).
+const resultColumns = "r.type, r.id, r.version, r.last_updated, r.op, h.body"
+
+// withBody joins the history row of the current version, which holds the
+// body, to a FROM clause with the resources row r.
+func withBody(from string) string {
+	return from + " CROSS JOIN history h ON h.seq = r.seq"
+}
 
 // compileMatches returns the FROM and WHERE of q's matches, with r the
 // resources alias, and the ORDER BY list that gives their order.
@@ -244,22 +252,35 @@ func (s *Store) compileMatches(c *compiler, q storage.Query) (from, where, order
 	return from, where, order, nil
 }
 
-// firstPage reads up to q.Count matches in order and reports whether
-// there are more.
+// firstPage reads all of q's matches, in order, when they fit in one page.
+// Otherwise it returns more = true and no page.
 func (s *Store) firstPage(ctx context.Context, tx *sql.Tx, q storage.Query) (storage.SearchPage, bool, error) {
-	c := &compiler{now: s.now()}
+	// An unordered probe stops after Count+1 matches, where an ordered
+	// query would have to find and sort every match first.
+	probe := &compiler{now: s.now()}
+	from, where, err := probe.scope(q.Types, q.Filter, "r")
+	if err != nil {
+		return storage.SearchPage{}, false, err
+	}
+	var found int
+	err = tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM "+from+" WHERE "+where+" LIMIT "+probe.bind(q.Count+1)+")",
+		probe.args...).Scan(&found)
+	if err != nil {
+		return storage.SearchPage{}, false, fmt.Errorf("sqlite: search: probe: %w", err)
+	}
+	if found > q.Count {
+		return storage.SearchPage{}, true, nil
+	}
+
+	c := &compiler{now: probe.now}
 	from, where, order, err := s.compileMatches(c, q)
 	if err != nil {
 		return storage.SearchPage{}, false, err
 	}
-	query := "SELECT " + resultColumns + " FROM " + from + " WHERE " + where + " ORDER BY " + order + " LIMIT " + c.bind(q.Count+1)
-
+	query := "SELECT " + resultColumns + " FROM " + withBody(from) + " WHERE " + where + " ORDER BY " + order
 	matches, err := queryMatches(ctx, tx, query, c.args)
 	if err != nil {
 		return storage.SearchPage{}, false, err
-	}
-	if len(matches) > q.Count {
-		return storage.SearchPage{}, true, nil
 	}
 
 	page := storage.SearchPage{Matches: matches, Total: -1}
@@ -312,8 +333,8 @@ func scanMatch(row scanner, extra ...any) (storage.Resource, error) {
 }
 
 // orderBy returns the ORDER BY list for sorts on the resources row r. A
-// key whose resource has no value sorts last in both directions; a
-// resource with several values sorts by its lowest ascending and its
+// resource without a value for a key sorts last in both directions. A
+// resource with several values sorts by its lowest ascending and by its
 // highest descending. Type and id break ties.
 func (c *compiler) orderBy(types []string, sorts []storage.Sort, r string) (string, error) {
 	var keys []string
@@ -395,7 +416,7 @@ func readMany(ctx context.Context, tx *sql.Tx, refs []storage.Ref) ([]storage.Re
 			terms = append(terms, "(r.type = ? AND r.id = ?)")
 			args = append(args, ref.Type, ref.ID)
 		}
-		query := "SELECT " + resultColumns + " FROM resources r WHERE r.deleted = 0 AND (" + strings.Join(terms, " OR ") + ")"
+		query := "SELECT " + resultColumns + " FROM " + withBody("resources r") + " WHERE r.deleted = 0 AND (" + strings.Join(terms, " OR ") + ")"
 		matches, err := queryMatches(ctx, tx, query, args)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: read many: %w", err)

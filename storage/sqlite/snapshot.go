@@ -223,7 +223,7 @@ func readSnapshotPage(ctx context.Context, tx *sql.Tx, q storage.Query, snap sna
 		cond, order = "sr.pos < ?", "sr.pos DESC"
 	}
 	rows, err := tx.QueryContext(ctx,
-		"SELECT "+resultColumns+", sr.pos FROM search_results sr CROSS JOIN resources r ON r.rid = sr.rid"+
+		"SELECT "+resultColumns+", sr.pos FROM "+withBody("search_results sr CROSS JOIN resources r ON r.rid = sr.rid")+
 			" WHERE sr.search_id = ? AND "+cond+" AND r.deleted = 0 ORDER BY "+order+" LIMIT ?",
 		snap.id, c.anchor, q.Count+1)
 	if err != nil {

@@ -95,7 +95,8 @@ func (v *txView) pidExists(ctx context.Context, id int64) bool {
 	return err == nil
 }
 
-// Read returns the current version as the transaction sees it.
+// Read returns the current version, including the transaction's own
+// writes.
 func (v *txView) Read(ctx context.Context, resourceType, id string) (storage.Resource, error) {
 	if v.done {
 		return storage.Resource{}, errTxDone

@@ -246,13 +246,13 @@ func saturatingAdd(a, b int64) int64 {
 	return a + b
 }
 
-// numberCond compares the stored value n with a search number. eq, ne and
-// the range prefixes use the half-open range [NumberLow, NumberHigh) that
-// the search value's precision implies (100 means [99.5, 100.5)); gt, lt,
-// ge and le compare with the value exactly, as the spec's examples do
-// ("lt100: values that are less than exactly 100"). ap widens the range to
-// 10% of the value on each side. The target is compared as a point: its
-// own precision range is not used.
+// numberCond compares the stored value n with a search number. eq, ne, sa
+// and eb use the half-open range [NumberLow, NumberHigh) that the search
+// value's precision implies: 100 means [99.5, 100.5). gt, lt, ge and le
+// compare with the value exactly, as the spec's examples do ("lt100:
+// values that are less than exactly 100"). ap widens the range to 10% of
+// the value on each side. The target is compared as a point, so its own
+// precision range is not used.
 func (c *compiler) numberCond(n string, v storage.Value) (string, error) {
 	low, high := v.NumberLow, v.NumberHigh
 	inRange := func() string {

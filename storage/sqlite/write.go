@@ -148,17 +148,16 @@ func insertVersion(ctx context.Context, tx *sql.Tx, r storage.Resource) (int64, 
 
 	var rid int64
 	err = tx.QueryRowContext(ctx, `
-INSERT INTO resources (type, id, version, last_updated, deleted, op, seq, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO resources (type, id, version, last_updated, deleted, op, seq)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (type, id) DO UPDATE SET
 	version = excluded.version,
 	last_updated = excluded.last_updated,
 	deleted = excluded.deleted,
 	op = excluded.op,
-	seq = excluded.seq,
-	body = excluded.body
+	seq = excluded.seq
 RETURNING rid`,
-		r.Type, r.ID, r.VersionID, millis, r.Deleted, string(r.Op), seq, r.JSON).Scan(&rid)
+		r.Type, r.ID, r.VersionID, millis, r.Deleted, string(r.Op), seq).Scan(&rid)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: write %s/%s version %d: upsert current: %w", r.Type, r.ID, r.VersionID, err)
 	}
