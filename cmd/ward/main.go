@@ -2,8 +2,9 @@
 //
 // Usage:
 //
-//	ward serve [flags]   start the server
-//	ward version         print the version
+//	ward serve [flags]           start the server
+//	ward load [flags] PATH...    load FHIR files into a server or a data directory
+//	ward version                 print the version
 //
 // Every flag has an environment twin named WARD_ plus the flag name in
 // upper case with dashes as underscores (--data-dir is WARD_DATA_DIR). A
@@ -39,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serve(ctx, args[1:], stderr)
+	case "load":
+		err = load(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		_, _ = fmt.Fprintln(stdout, "ward", buildVersion())
 		return 0
@@ -65,8 +68,10 @@ func usage(w io.Writer) {
 	_, _ = fmt.Fprint(w, `Ward is a FHIR R4 server.
 
 Usage:
-  ward serve [flags]   start the server (ward serve -h lists the flags)
-  ward version         print the version
+  ward serve [flags]          start the server (ward serve -h lists the flags)
+  ward load [flags] PATH...   load FHIR JSON, NDJSON and archives into a server
+                              or a data directory (ward load -h tells more)
+  ward version                print the version
 `)
 }
 

@@ -37,6 +37,7 @@ type serveConfig struct {
 	maxCount    int
 	allowRemote bool
 	shutdown    time.Duration
+	demo        bool
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -58,6 +59,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&cfg.maxCount, "max-count", int(envInt64("WARD_MAX_COUNT", 1000)), "largest page size (_count) served")
 	fs.BoolVar(&cfg.allowRemote, "allow-remote-without-auth", envBool("WARD_ALLOW_REMOTE_WITHOUT_AUTH"), "listen beyond loopback although no authorization is configured (unsafe with real data)")
 	fs.DurationVar(&cfg.shutdown, "shutdown-timeout", 30*time.Second, "time allowed for in-flight requests to finish on SIGTERM")
+	fs.BoolVar(&cfg.demo, "demo", envBool("WARD_DEMO"), "load the invented sample hospital (Kestrel Bay General) at start unless it is already stored")
 
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -119,6 +121,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.demo {
+		if err := loadDemo(ctx, api, cfg.baseURL, logger); err != nil {
+			return err
+		}
 	}
 
 	listener, err := net.Listen("tcp", cfg.listen)
