@@ -52,6 +52,10 @@ type Config struct {
 	// one search page; zero means search.DefaultMaxIncluded.
 	MaxIncluded int
 
+	// MaxBundleEntries caps the entries of a batch or transaction Bundle;
+	// zero means DefaultMaxBundleEntries.
+	MaxBundleEntries int
+
 	// MaxConcurrentBodies bounds the requests whose bodies are parsed at
 	// once; zero means twice the number of CPUs.
 	MaxConcurrentBodies int
@@ -169,9 +173,13 @@ func (a *API) routes() *gin.Engine {
 	r.GET("/_history", a.handle("history-system", a.historySystem))
 	r.GET("/", a.handle("search-system", a.searchSystem))
 	r.POST("/_search", a.handle("search-system", a.searchSystem))
+	r.POST("/", a.handle("transaction", a.bundle))
 
 	r.GET("/:type", a.handle("search-type", a.searchType))
 	r.POST("/:type", a.handle("create", a.create))
+	r.PUT("/:type", a.handle("update", a.conditionalUpdate))
+	r.PATCH("/:type", a.handle("patch", a.conditionalPatch))
+	r.DELETE("/:type", a.handle("delete", a.conditionalDelete))
 	r.GET("/:type/_search", a.handle("search-type", a.searchType))
 	r.POST("/:type/_search", a.handle("search-type", a.searchType))
 	r.GET("/:type/_history", a.handle("history-type", a.historyType))

@@ -1,10 +1,12 @@
 package resources
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/gin-gonic/gin"
@@ -46,22 +48,48 @@ func (a *API) patch(c *gin.Context) error {
 	if err := fhir.CheckJSON(body, a.cfg.Limits); err != nil {
 		return err
 	}
-	operations, err := jsonpatch.DecodePatch(body)
+	operations, err := decodePatch(body)
 	if err != nil {
-		return badRequest("the JSON Patch document is invalid: %v", err)
-	}
-
-	current, err := a.store.Read(c.Request.Context(), resourceType, id)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return notFound("%s/%s is not known", resourceType, id)
-	case errors.Is(err, storage.ErrGone):
-		return newAPIError(http.StatusGone, "deleted", nil, "%s/%s was deleted in version %d", resourceType, id, current.VersionID)
-	case err != nil:
 		return err
 	}
+
+	ctx := c.Request.Context()
+	var result writeResult
+	err = a.transact(ctx, false, func(tx storage.Tx) error {
+		var err error
+		result, err = a.patchResource(ctx, tx, resourceType, id, operations, ifMatch, a.now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return a.sendWritten(c, f, result)
+}
+
+func decodePatch(body []byte) (jsonpatch.Patch, error) {
+	operations, err := jsonpatch.DecodePatch(body)
+	if err != nil {
+		return nil, badRequest("the JSON Patch document is invalid: %v", err)
+	}
+	return operations, nil
+}
+
+// patchResource applies a JSON Patch to the current version of
+// resourceType/id and stores the result, validated like an update, as the
+// next version. An ifMatch other than 0 is the version that must be
+// current.
+func (a *API) patchResource(ctx context.Context, tx storage.Tx, resourceType, id string, operations jsonpatch.Patch, ifMatch int64, at time.Time) (writeResult, error) {
+	current, err := tx.Read(ctx, resourceType, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return writeResult{}, notFound("%s/%s is not known", resourceType, id)
+	case errors.Is(err, storage.ErrGone):
+		return writeResult{}, newAPIError(http.StatusGone, "deleted", nil, "%s/%s was deleted in version %d", resourceType, id, current.VersionID)
+	case err != nil:
+		return writeResult{}, err
+	}
 	if ifMatch != 0 && ifMatch != current.VersionID {
-		return preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+		return writeResult{}, preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
 	}
 
 	// Copy and add operations can grow a document exponentially from a
@@ -70,37 +98,37 @@ func (a *API) patch(c *gin.Context) error {
 	options.AccumulatedCopySizeLimit = a.cfg.Limits.MaxBytes
 	patched, err := operations.ApplyWithOptions(current.JSON, options)
 	if err != nil {
-		return newAPIError(http.StatusUnprocessableEntity, "processing", nil, "the JSON Patch could not be applied: %v", err)
+		return writeResult{}, newAPIError(http.StatusUnprocessableEntity, "processing", nil, "the JSON Patch could not be applied: %v", err)
 	}
 	if limit := a.cfg.Limits.MaxBytes; limit > 0 && int64(len(patched)) > limit {
-		return newAPIError(http.StatusUnprocessableEntity, "too-costly", nil,
+		return writeResult{}, newAPIError(http.StatusUnprocessableEntity, "too-costly", nil,
 			"the patched resource would be %d bytes, over the limit of %d", len(patched), limit)
 	}
 	res, err := fhir.ParseResource(patched, a.cfg.Limits)
 	if err != nil {
 		var invalid *fhir.InvalidError
 		if errors.As(err, &invalid) {
-			return &apiError{status: http.StatusUnprocessableEntity, issues: invalid.Issues}
+			return writeResult{}, &apiError{status: http.StatusUnprocessableEntity, issues: invalid.Issues}
 		}
-		return err
+		return writeResult{}, err
 	}
 	if res.Type != resourceType || res.ID != id {
-		return newAPIError(http.StatusUnprocessableEntity, "processing", []string{resourceType + ".id"},
+		return writeResult{}, newAPIError(http.StatusUnprocessableEntity, "processing", []string{resourceType + ".id"},
 			"a patch must not change the resourceType or id of %s/%s", resourceType, id)
 	}
 
-	saved, err := a.save(c, storage.Write{
+	saved, err := a.save(ctx, tx, storage.Write{
 		Type:          resourceType,
 		ID:            id,
 		VersionID:     current.VersionID + 1,
-		LastUpdated:   a.nextInstant(current),
+		LastUpdated:   notBefore(at, current),
 		Op:            storage.OpPatch,
 		ExpectVersion: current.VersionID,
 	}, res.Object)
 	if err != nil {
-		return conflictAsPrecondition(err, ifMatch)
+		return writeResult{}, conflictAsPrecondition(err, ifMatch)
 	}
-	return a.sendWritten(c, http.StatusOK, f, saved, "patched")
+	return writtenResult(http.StatusOK, saved, "patched"), nil
 }
 
 // checkPatchType accepts only JSON Patch. FHIRPath Patch (a Parameters

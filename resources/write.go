@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +16,8 @@ import (
 	"github.com/ward-fhir/ward/storage"
 )
 
-// create serves POST [base]/[type]. The server assigns the id; an id in
+// create serves POST [base]/[type], and conditional create when the
+// request has an If-None-Exist header. The server assigns the id; an id in
 // the body is ignored, as the spec says.
 func (a *API) create(c *gin.Context) error {
 	resourceType, err := pathType(c)
@@ -29,30 +31,53 @@ func (a *API) create(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.GetHeader("If-None-Exist") != "" {
-		// TODO: conditional create needs search; until then, refusing is
-		// safer than creating a duplicate the client meant to avoid.
-		return newAPIError(http.StatusBadRequest, "not-supported", nil, "conditional create (If-None-Exist) is not supported yet")
-	}
-
 	res, err := a.parseBody(c, resourceType)
 	if err != nil {
 		return err
 	}
 
-	w := storage.Write{
-		Type:          resourceType,
-		ID:            uuid.NewString(),
-		VersionID:     1,
-		LastUpdated:   a.now(),
-		Op:            storage.OpCreate,
-		ExpectVersion: 0,
-	}
-	saved, err := a.save(c, w, res.Object)
+	// The search for a match and the create run in one storage
+	// transaction, so two clients with the same criteria create one
+	// resource between them.
+	criteria := c.GetHeader("If-None-Exist")
+	ctx := c.Request.Context()
+	at := a.now()
+	var result writeResult
+	err = a.transact(ctx, criteria != "", func(tx storage.Tx) error {
+		if criteria != "" {
+			existing, found, err := a.matchForCreate(ctx, tx, resourceType, criteria)
+			if err != nil {
+				return err
+			}
+			if found {
+				result = matchedResult(existing)
+				return nil
+			}
+		}
+		var err error
+		result, err = a.createResource(ctx, tx, resourceType, uuid.NewString(), res.Object, at)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	return a.sendWritten(c, http.StatusCreated, f, saved, "created")
+	return a.sendWritten(c, f, result)
+}
+
+// createResource stores obj as version 1 of resourceType/id.
+func (a *API) createResource(ctx context.Context, tx storage.Tx, resourceType, id string, obj map[string]any, at time.Time) (writeResult, error) {
+	saved, err := a.save(ctx, tx, storage.Write{
+		Type:          resourceType,
+		ID:            id,
+		VersionID:     1,
+		LastUpdated:   at,
+		Op:            storage.OpCreate,
+		ExpectVersion: 0,
+	}, obj)
+	if err != nil {
+		return writeResult{}, err
+	}
+	return writtenResult(http.StatusCreated, saved, "created"), nil
 }
 
 // update serves PUT [base]/[type]/[id]. A client may create a resource
@@ -91,39 +116,56 @@ func (a *API) update(c *gin.Context) error {
 	// A client that sent no If-Match asked for its body to become the
 	// current version whatever came before, so a lost race is retried on
 	// the new current version instead of being reported as 409.
+	ctx := c.Request.Context()
 	for attempt := 1; ; attempt++ {
-		current, exists, err := a.currentVersion(c, resourceType, id)
-		if err != nil {
+		var result writeResult
+		err := a.transact(ctx, false, func(tx storage.Tx) error {
+			var err error
+			result, err = a.updateResource(ctx, tx, resourceType, id, res.Object, ifMatch, a.now())
 			return err
-		}
-		if ifMatch != 0 && ifMatch != current.VersionID {
-			if current.VersionID == 0 {
-				return preconditionFailed("If-Match names version %d but %s/%s does not exist", ifMatch, resourceType, id)
-			}
-			return preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
-		}
-
-		w := storage.Write{
-			Type:          resourceType,
-			ID:            id,
-			VersionID:     current.VersionID + 1,
-			LastUpdated:   a.nextInstant(current),
-			Op:            storage.OpUpdate,
-			ExpectVersion: current.VersionID,
-		}
-		status, outcome := http.StatusOK, "updated"
-		if !exists {
-			w.Op, status, outcome = storage.OpCreate, http.StatusCreated, "created"
-		}
-		saved, err := a.save(c, w, res.Object)
+		})
 		if errors.Is(err, storage.ErrVersionConflict) && ifMatch == 0 && attempt < maxUpdateAttempts {
 			continue
 		}
 		if err != nil {
-			return conflictAsPrecondition(err, ifMatch)
+			return err
 		}
-		return a.sendWritten(c, status, f, saved, outcome)
+		return a.sendWritten(c, f, result)
 	}
+}
+
+// updateResource stores obj as the next version of resourceType/id, or as
+// its first version when it does not exist (update as create). An ifMatch
+// other than 0 is the version that must be current.
+func (a *API) updateResource(ctx context.Context, tx storage.Tx, resourceType, id string, obj map[string]any, ifMatch int64, at time.Time) (writeResult, error) {
+	current, exists, err := currentVersion(ctx, tx, resourceType, id)
+	if err != nil {
+		return writeResult{}, err
+	}
+	if ifMatch != 0 && ifMatch != current.VersionID {
+		if current.VersionID == 0 {
+			return writeResult{}, preconditionFailed("If-Match names version %d but %s/%s does not exist", ifMatch, resourceType, id)
+		}
+		return writeResult{}, preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+	}
+
+	w := storage.Write{
+		Type:          resourceType,
+		ID:            id,
+		VersionID:     current.VersionID + 1,
+		LastUpdated:   notBefore(at, current),
+		Op:            storage.OpUpdate,
+		ExpectVersion: current.VersionID,
+	}
+	status, what := http.StatusOK, "updated"
+	if !exists {
+		w.Op, status, what = storage.OpCreate, http.StatusCreated, "created"
+	}
+	saved, err := a.save(ctx, tx, w, obj)
+	if err != nil {
+		return writeResult{}, conflictAsPrecondition(err, ifMatch)
+	}
+	return writtenResult(status, saved, what), nil
 }
 
 // maxUpdateAttempts bounds the retries of an update without If-Match, so
@@ -143,39 +185,58 @@ func (a *API) delete(c *gin.Context) error {
 		return err
 	}
 
-	current, err := a.store.Read(c.Request.Context(), resourceType, id)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return notFound("%s/%s is not known, so there is nothing to delete", resourceType, id)
-	case errors.Is(err, storage.ErrGone):
-		if ifMatch != 0 && ifMatch != current.VersionID {
-			return preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
-		}
-		setVersionHeaders(c, current)
-		return a.sendDeleted(c, current, "was already deleted")
-	case err != nil:
+	ctx := c.Request.Context()
+	var result writeResult
+	err = a.transact(ctx, false, func(tx storage.Tx) error {
+		var err error
+		result, err = a.deleteResource(ctx, tx, resourceType, id, ifMatch, a.now())
+		return err
+	})
+	if err != nil {
 		return err
 	}
+	return a.sendDeleted(c, result)
+}
+
+// deleteResource stores a deletion as the next version of
+// resourceType/id. A resource that is already deleted is left as it is.
+func (a *API) deleteResource(ctx context.Context, tx storage.Tx, resourceType, id string, ifMatch int64, at time.Time) (writeResult, error) {
+	current, err := tx.Read(ctx, resourceType, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return writeResult{}, notFound("%s/%s is not known, so there is nothing to delete", resourceType, id)
+	case errors.Is(err, storage.ErrGone):
+		if ifMatch != 0 && ifMatch != current.VersionID {
+			return writeResult{}, preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+		}
+		return deletedResult(current, fmt.Sprintf("%s/%s was already deleted", resourceType, id)), nil
+	case err != nil:
+		return writeResult{}, err
+	}
 	if ifMatch != 0 && ifMatch != current.VersionID {
-		return preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+		return writeResult{}, preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
 	}
 
-	saved, err := a.store.Write(c.Request.Context(), storage.Write{
+	saved, err := tx.Write(ctx, storage.Write{
 		Type:          resourceType,
 		ID:            id,
 		VersionID:     current.VersionID + 1,
-		LastUpdated:   a.nextInstant(current),
+		LastUpdated:   notBefore(at, current),
 		Op:            storage.OpDelete,
 		ExpectVersion: current.VersionID,
 	})
 	if err != nil {
-		return conflictAsPrecondition(err, ifMatch)
+		return writeResult{}, conflictAsPrecondition(err, ifMatch)
 	}
-	setVersionHeaders(c, saved)
-	return a.sendDeleted(c, saved, "deleted")
+	return deletedResult(saved, fmt.Sprintf("%s/%s deleted", resourceType, id)), nil
 }
 
-func (a *API) sendDeleted(c *gin.Context, r storage.Resource, what string) error {
+// sendDeleted answers a delete with 204, or with 200 and an
+// OperationOutcome when Prefer: return=OperationOutcome asks for one.
+func (a *API) sendDeleted(c *gin.Context, result writeResult) error {
+	if result.version.VersionID != 0 {
+		setVersionHeaders(c, result.version)
+	}
 	if preferReturn(c.Request) != "OperationOutcome" {
 		c.Status(http.StatusNoContent)
 		return nil
@@ -184,11 +245,7 @@ func (a *API) sendDeleted(c *gin.Context, r storage.Resource, what string) error
 	if err != nil {
 		return err
 	}
-	a.writeJSON(c, http.StatusOK, f, fhir.Outcome(fhir.Issue{
-		Severity:    "information",
-		Code:        "informational",
-		Diagnostics: fmt.Sprintf("%s/%s %s", r.Type, r.ID, what),
-	}))
+	a.writeJSON(c, http.StatusOK, f, fhir.Outcome(result.issue()))
 	return nil
 }
 
@@ -218,8 +275,8 @@ func (a *API) parseBody(c *gin.Context, resourceType string) (*fhir.Resource, er
 
 // currentVersion returns the current version of a resource (the zero
 // Resource when it never existed) and whether it exists now, not deleted.
-func (a *API) currentVersion(c *gin.Context, resourceType, id string) (storage.Resource, bool, error) {
-	r, err := a.store.Read(c.Request.Context(), resourceType, id)
+func currentVersion(ctx context.Context, tx storage.Tx, resourceType, id string) (storage.Resource, bool, error) {
+	r, err := tx.Read(ctx, resourceType, id)
 	switch {
 	case err == nil:
 		return r, true, nil
@@ -234,7 +291,7 @@ func (a *API) currentVersion(c *gin.Context, resourceType, id string) (storage.R
 
 // save sets id and meta on the resource, computes its search index
 // entries, serialises it and writes it.
-func (a *API) save(c *gin.Context, w storage.Write, obj map[string]any) (storage.Resource, error) {
+func (a *API) save(ctx context.Context, tx storage.Tx, w storage.Write, obj map[string]any) (storage.Resource, error) {
 	stamp(obj, w.ID, w.VersionID, w.LastUpdated)
 	index, err := a.indexer.Extract(w.Type, obj)
 	if err != nil {
@@ -246,7 +303,7 @@ func (a *API) save(c *gin.Context, w storage.Write, obj map[string]any) (storage
 		return storage.Resource{}, fmt.Errorf("marshal %s/%s: %w", w.Type, w.ID, err)
 	}
 	w.JSON = body
-	return a.store.Write(c.Request.Context(), w)
+	return tx.Write(ctx, w)
 }
 
 // stamp sets the server-owned elements: id, meta.versionId and
@@ -263,22 +320,48 @@ func stamp(obj map[string]any, id string, version int64, lastUpdated time.Time) 
 	meta["lastUpdated"] = formatInstant(lastUpdated)
 }
 
+// writeResult is what a write interaction did, for the HTTP response or
+// for a Bundle entry's response.
+type writeResult struct {
+	// status is 201 for a create, 200 for an update, a patch or a
+	// conditional create that matched, and 204 for a delete.
+	status int
+
+	// version is the version now current: the one written, the one a
+	// conditional create matched, or the deletion. It is the zero value
+	// when a conditional delete matched nothing.
+	version storage.Resource
+
+	// message is the diagnostics of the information issue that Prefer:
+	// return=OperationOutcome asks for.
+	message string
+}
+
+func writtenResult(status int, r storage.Resource, what string) writeResult {
+	return writeResult{status: status, version: r, message: fmt.Sprintf("%s/%s %s as version %d", r.Type, r.ID, what, r.VersionID)}
+}
+
+func deletedResult(r storage.Resource, message string) writeResult {
+	return writeResult{status: http.StatusNoContent, version: r, message: message}
+}
+
+func (r writeResult) issue() fhir.Issue {
+	return fhir.Issue{Severity: "information", Code: "informational", Diagnostics: r.message}
+}
+
 // sendWritten answers a create, update or patch as Prefer: return= asks.
-func (a *API) sendWritten(c *gin.Context, status int, f format, r storage.Resource, what string) error {
+func (a *API) sendWritten(c *gin.Context, f format, result writeResult) error {
+	r := result.version
 	c.Header("Location", a.versionURL(r))
 	setVersionHeaders(c, r)
 
 	switch preferReturn(c.Request) {
 	case "minimal":
-		c.Status(status)
+		c.Status(result.status)
 	case "OperationOutcome":
-		a.writeJSON(c, status, f, fhir.Outcome(fhir.Issue{
-			Severity:    "information",
-			Code:        "informational",
-			Diagnostics: fmt.Sprintf("%s/%s %s as version %d", r.Type, r.ID, what, r.VersionID),
-		}))
+		a.writeJSON(c, result.status, f, fhir.Outcome(result.issue()))
 	default:
-		a.writeBody(c, status, f, r.JSON)
+		a.writeBody(c, result.status, f, r.JSON)
 	}
 	return nil
 }
@@ -310,13 +393,12 @@ func (a *API) now() time.Time {
 	return a.cfg.Now().UTC().Truncate(time.Millisecond)
 }
 
-// nextInstant returns the lastUpdated for the version after current: now,
+// notBefore returns the lastUpdated for the version after current: at,
 // or current's own time if the clock stepped back, because versions of one
 // resource must not go back in time.
-func (a *API) nextInstant(current storage.Resource) time.Time {
-	now := a.now()
-	if now.Before(current.LastUpdated) {
+func notBefore(at time.Time, current storage.Resource) time.Time {
+	if at.Before(current.LastUpdated) {
 		return current.LastUpdated
 	}
-	return now
+	return at
 }
