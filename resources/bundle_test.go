@@ -90,7 +90,7 @@ func (s *testServer) historyTotal() int {
 	return total
 }
 
-// outcomeText returns the diagnostics and expressions of every issue of
+// issuesText returns the diagnostics and expressions of every issue of
 // an OperationOutcome, for matching in tests.
 func issuesText(t *testing.T, outcome map[string]any) string {
 	t.Helper()
@@ -482,7 +482,7 @@ func TestTransactionResponseFields(t *testing.T) {
 				}
 			}
 
-			// A GET entry returns its resource whatever Prefer asks.
+			// A GET entry returns its resource whatever Prefer requests.
 			read := entries[2]
 			wantEntryStatus(t, read, "200 OK")
 			if resource, _ := read["resource"].(map[string]any); resource["active"] != false {
