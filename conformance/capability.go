@@ -31,6 +31,13 @@ type Server struct {
 	// not-supported, modified-since, not-match or full-support.
 	ConditionalRead string
 
+	// ConditionalCreate and ConditionalUpdate are true when If-None-Exist
+	// and PUT [type]?[criteria] are served. ConditionalDelete is the
+	// conditionalDelete code: not-supported, single or multiple.
+	ConditionalCreate bool
+	ConditionalUpdate bool
+	ConditionalDelete string
+
 	// Search maps a resource type to what its searches support; a type
 	// that is missing lists no search parameters.
 	Search map[string]ResourceSearch
@@ -81,6 +88,10 @@ func CapabilityStatement(s Server) map[string]any {
 		typeInteractions = append(typeInteractions, map[string]any{"code": code})
 	}
 
+	conditionalDelete := s.ConditionalDelete
+	if conditionalDelete == "" {
+		conditionalDelete = "not-supported"
+	}
 	resources := make([]any, 0, len(definitions.ResourceTypes()))
 	for _, resourceType := range definitions.ResourceTypes() {
 		resource := map[string]any{
@@ -90,10 +101,10 @@ func CapabilityStatement(s Server) map[string]any {
 			"versioning":        "versioned-update",
 			"readHistory":       true,
 			"updateCreate":      true,
-			"conditionalCreate": false,
+			"conditionalCreate": s.ConditionalCreate,
 			"conditionalRead":   s.ConditionalRead,
-			"conditionalUpdate": false,
-			"conditionalDelete": "not-supported",
+			"conditionalUpdate": s.ConditionalUpdate,
+			"conditionalDelete": conditionalDelete,
 		}
 		if search, ok := s.Search[resourceType]; ok {
 			if len(search.Params) > 0 {

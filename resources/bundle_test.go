@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -630,5 +631,37 @@ func TestTransactionPatchEntry(t *testing.T) {
 	}
 	if got := entries[1]["resource"].(map[string]any)["active"]; got != false {
 		t.Errorf("patched active = %v, want false", got)
+	}
+}
+
+func TestCapabilitiesListBundles(t *testing.T) {
+	s := newTestServer(t)
+	statement := s.read("/metadata")
+	rest := statement["rest"].([]any)[0].(map[string]any)
+
+	var system []string
+	for _, i := range rest["interaction"].([]any) {
+		system = append(system, i.(map[string]any)["code"].(string))
+	}
+	for _, code := range []string{"transaction", "batch"} {
+		if !slices.Contains(system, code) {
+			t.Errorf("rest.interaction = %v, want it to list %s", system, code)
+		}
+	}
+
+	for _, r := range rest["resource"].([]any) {
+		resource := r.(map[string]any)
+		if resource["type"] != "Patient" {
+			continue
+		}
+		if resource["conditionalCreate"] != true {
+			t.Errorf("conditionalCreate = %v, want true", resource["conditionalCreate"])
+		}
+		if resource["conditionalUpdate"] != true {
+			t.Errorf("conditionalUpdate = %v, want true", resource["conditionalUpdate"])
+		}
+		if resource["conditionalDelete"] != "single" {
+			t.Errorf("conditionalDelete = %v, want single", resource["conditionalDelete"])
+		}
 	}
 }

@@ -42,6 +42,18 @@ func (a *API) capabilities(c *gin.Context) error {
 		server.SystemInteractions = append(server.SystemInteractions, "search-system")
 		server.Search, server.SystemSearchParams = searchCapabilities()
 	}
+	// Batch needs nothing from the backend. Transactions and conditional
+	// interactions need its transactions, and the conditional ones its
+	// search too.
+	server.SystemInteractions = append(server.SystemInteractions, "batch")
+	if _, ok := a.store.(storage.Transactor); ok {
+		server.SystemInteractions = append(server.SystemInteractions, "transaction")
+		if a.runner != nil {
+			server.ConditionalCreate = true
+			server.ConditionalUpdate = true
+			server.ConditionalDelete = "single"
+		}
+	}
 	a.writeJSON(c, http.StatusOK, f, conformance.CapabilityStatement(server))
 	return nil
 }

@@ -45,7 +45,7 @@ func TestCapabilityStatement(t *testing.T) {
 	for _, i := range rest["interaction"].([]any) {
 		systemCodes = append(systemCodes, i.(map[string]any)["code"].(string))
 	}
-	if got := strings.Join(systemCodes, ","); got != "history-system,search-system" {
+	if got := strings.Join(systemCodes, ","); got != "history-system,search-system,batch,transaction" {
 		t.Errorf("system interactions = %s", got)
 	}
 	wantSearchParam(t, patient, "birthdate", "date", "http://hl7.org/fhir/SearchParameter/individual-birthdate")
