@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -370,4 +371,16 @@ func TestSearchBadRequests(t *testing.T) {
 			wantOutcome(t, resp, tc.code, tc.expression)
 		})
 	}
+}
+
+func TestSearchTooCostly(t *testing.T) {
+	s := newTestServer(t)
+	ids := make([]string, 1001)
+	for i := range ids {
+		ids[i] = "id" + strconv.Itoa(i)
+	}
+	// The SQLite store's default limit is 1,000 OR-ed values per search.
+	resp := s.do("GET", "/Patient?_id="+strings.Join(ids, ","), "")
+	wantStatus(t, resp, http.StatusBadRequest)
+	wantOutcome(t, resp, "too-costly", "")
 }
