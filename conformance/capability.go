@@ -46,7 +46,7 @@ type Server struct {
 	SystemSearchParams []SearchParam
 }
 
-// ResourceSearch is what the searches of one resource type support.
+// ResourceSearch lists the search support of one resource type.
 type ResourceSearch struct {
 	Params []SearchParam
 

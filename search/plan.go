@@ -32,8 +32,9 @@ type Runner struct {
 	MaxIncludeIterations int
 
 	// MaxCompartment caps the resources of one type that a compartment
-	// search lists by id, when several parameters place resources in the
-	// compartment; past it the search fails with storage.ErrTooCostly.
+	// search lists by id, which it does when several parameters place
+	// resources in the compartment. Past it the search fails with
+	// storage.ErrTooCostly.
 	MaxCompartment int
 }
 
