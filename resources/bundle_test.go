@@ -270,6 +270,18 @@ func TestTransactionConditionalReferences(t *testing.T) {
 		}
 	})
 
+	t.Run("fullUrl of a matched conditional create", func(t *testing.T) {
+		entries := s.responseEntries(bundleOf("transaction",
+			`{"fullUrl":"`+patientURN+`","resource":`+mrnPatient("M-1")+`,"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=http://hospital.example/mrn|M-1"}}`,
+			observation(patientURN),
+		))
+		wantEntryStatus(t, entries[0], "200 OK")
+		stored := s.read("/Observation/" + locationID(t, entries[1], "Observation"))
+		if got := stored["subject"].(map[string]any)["reference"]; got != "Patient/one" {
+			t.Errorf("subject = %v, want Patient/one, which the If-None-Exist criteria matched", got)
+		}
+	})
+
 	tests := []struct {
 		name      string
 		reference string
