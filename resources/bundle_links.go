@@ -7,7 +7,7 @@ import (
 	"github.com/ward-fhir/ward/fhir/definitions"
 )
 
-// linkKind tells where a link to another resource was found.
+// linkKind is the kind of element in which a link was found.
 type linkKind int
 
 const (
@@ -202,11 +202,11 @@ func childElement(path, key string) (definitions.Element, string, bool) {
 	return definitions.Element{}, "", false
 }
 
-// childPath returns the definition path under which the children of an
-// object value are found: the element's own path for an inline backbone
-// element, the referenced path for an element defined by reference (such
-// as Questionnaire.item.item), and the type's name for a complex data
-// type. It returns "" for primitives.
+// childPath returns the definition path of the children of an object
+// value. That is the element's own path for an inline backbone element,
+// the referenced path for an element defined by reference (such as
+// Questionnaire.item.item), and the type's name for a complex data type.
+// It returns "" for primitives.
 func childPath(el definitions.Element, code string) string {
 	if el.ContentReference != "" {
 		return strings.TrimPrefix(el.ContentReference, "#")

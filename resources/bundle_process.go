@@ -14,7 +14,8 @@ import (
 	"github.com/ward-fhir/ward/storage"
 )
 
-// bundleProcess is what every entry of one batch or transaction shares.
+// bundleProcess holds the settings that every entry of one batch or
+// transaction shares.
 type bundleProcess struct {
 	api       *API
 	prefer    string // Prefer: return=
@@ -59,8 +60,8 @@ func (p *bundleProcess) transaction(ctx context.Context, entries []*entry) (map[
 
 // batch processes each entry of a batch Bundle on its own, in the same
 // order as a transaction. Each entry runs in its own storage Transaction
-// when the backend has them, so a conditional entry is atomic; one
-// entry's failure is reported in its response and leaves the others be.
+// when the backend has them, so a conditional entry is atomic. A failed
+// entry reports its failure in its response and leaves the others be.
 func (p *bundleProcess) batch(ctx context.Context, entries []*entry) map[string]any {
 	_, canTransact := p.api.store.(storage.Transactor)
 	fullURLs := map[string]bool{}

@@ -139,8 +139,9 @@ func (a *API) matchForCreate(ctx context.Context, tx storage.Tx, resourceType, c
 	}
 }
 
-// matchedResult answers a conditional create whose criteria matched an
-// existing resource: 200 with that resource, and nothing written.
+// matchedResult is the result of a conditional create whose criteria
+// matched an existing resource: 200 with that resource, and nothing
+// written.
 func matchedResult(existing storage.Resource) writeResult {
 	return writeResult{
 		status:  http.StatusOK,
@@ -175,9 +176,9 @@ func (a *API) updateTarget(ctx context.Context, tx storage.Tx, resourceType, cri
 }
 
 // deleteByCriteria deletes the one resource that criteria match. No match
-// succeeds with nothing deleted, as an ordinary delete of a resource that
-// does not exist would in R4's words; several matches are 412, because
-// Ward deletes one resource per conditional delete.
+// succeeds with nothing deleted, since R4 lets a server report success for
+// a delete of a resource that does not exist. Several matches are 412,
+// because Ward deletes one resource per conditional delete.
 func (a *API) deleteByCriteria(ctx context.Context, tx storage.Tx, resourceType, criteria string, ifMatch int64, at time.Time) (writeResult, storage.Ref, error) {
 	matches, err := a.match(ctx, tx, resourceType, criteria)
 	if err != nil {

@@ -231,8 +231,8 @@ func (a *API) deleteResource(ctx context.Context, tx storage.Tx, resourceType, i
 	return deletedResult(saved, fmt.Sprintf("%s/%s deleted", resourceType, id)), nil
 }
 
-// sendDeleted answers a delete with 204, or with 200 and an
-// OperationOutcome when Prefer: return=OperationOutcome asks for one.
+// sendDeleted sends the response to a delete: 204, or 200 with an
+// OperationOutcome when Prefer: return=OperationOutcome requests one.
 func (a *API) sendDeleted(c *gin.Context, result writeResult) error {
 	if result.version.VersionID != 0 {
 		setVersionHeaders(c, result.version)
@@ -320,8 +320,8 @@ func stamp(obj map[string]any, id string, version int64, lastUpdated time.Time) 
 	meta["lastUpdated"] = formatInstant(lastUpdated)
 }
 
-// writeResult is what a write interaction did, for the HTTP response or
-// for a Bundle entry's response.
+// writeResult is the outcome of a write interaction, for the HTTP
+// response or for a Bundle entry's response.
 type writeResult struct {
 	// status is 201 for a create, 200 for an update, a patch or a
 	// conditional create that matched, and 204 for a delete.
