@@ -315,27 +315,35 @@ func (r *Runner) forward(ctx context.Context, includes []Include, from []storage
 	return found, nil
 }
 
+// revIncludeBatch is the number of page resources one _revinclude search
+// names, below the SQLite store's default limit of 1,000 OR-ed values.
+const revIncludeBatch = 500
+
 // reverse searches the resources of inc.SourceType whose inc.Param refers
 // to any resource of from, up to limit of them.
 func (r *Runner) reverse(ctx context.Context, inc Include, from []storage.Resource, limit int) ([]storage.Resource, error) {
-	clause := storage.Clause{Param: inc.Param, Type: storage.TypeReference}
+	var values []storage.Value
 	for _, res := range from {
 		if inc.TargetType != "" && inc.TargetType != res.Type {
 			continue
 		}
-		clause.Values = append(clause.Values, storage.Value{Prefix: "eq", RefType: res.Type, RefID: res.ID})
+		values = append(values, storage.Value{Prefix: "eq", RefType: res.Type, RefID: res.ID})
 	}
-	if len(clause.Values) == 0 {
-		return nil, nil
+
+	var found []storage.Resource
+	for len(values) > 0 && len(found) < limit {
+		batch := values[:min(len(values), revIncludeBatch)]
+		values = values[len(batch):]
+		page, err := r.Store.Search(ctx, storage.Query{
+			Types:  []string{inc.SourceType},
+			Filter: []storage.Clause{{Param: inc.Param, Type: storage.TypeReference, Values: batch}},
+			Count:  max(limit-len(found), 1),
+			Total:  storage.TotalNone,
+		})
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, page.Matches...)
 	}
-	page, err := r.Store.Search(ctx, storage.Query{
-		Types:  []string{inc.SourceType},
-		Filter: []storage.Clause{clause},
-		Count:  max(limit, 1),
-		Total:  storage.TotalNone,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return page.Matches, nil
+	return found, nil
 }
