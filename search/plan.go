@@ -257,8 +257,8 @@ func iterating(includes []Include) []Include {
 }
 
 // forward reads the resources that from refers to through the includes'
-// parameters. The references come from the index entries of each
-// resource, computed again from its JSON.
+// parameters. The references come from the index entries of those
+// parameters, computed again from each resource's JSON.
 func (r *Runner) forward(ctx context.Context, includes []Include, from []storage.Resource) ([]storage.Resource, error) {
 	var refs []storage.Ref
 	seen := map[storage.Ref]bool{}
@@ -276,12 +276,14 @@ func (r *Runner) forward(ctx context.Context, includes []Include, from []storage
 		if err != nil {
 			return nil, fmt.Errorf("decode %s/%s for _include: %w", res.Type, res.ID, err)
 		}
-		entries, err := r.Indexer.Extract(res.Type, obj)
+		entries, err := r.Indexer.references(res.Type, obj, func(code string) bool {
+			return slices.ContainsFunc(applicable, func(inc Include) bool { return inc.Param == "*" || inc.Param == code })
+		})
 		if err != nil {
 			return nil, fmt.Errorf("extract references of %s/%s for _include: %w", res.Type, res.ID, err)
 		}
 		for _, e := range entries {
-			if e.Type != storage.TypeReference || e.RefType == "" || e.RefID == "" {
+			if e.RefType == "" || e.RefID == "" {
 				continue
 			}
 			if !slices.ContainsFunc(applicable, func(inc Include) bool {
