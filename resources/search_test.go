@@ -149,6 +149,8 @@ func TestSearchDatePrecision(t *testing.T) {
 		{"birthdate=eb1970-06", refs("Patient", "p4")},
 		{"birthdate=ge1970&birthdate=lt1971", refs("Patient", "p1", "p2", "p3")},
 		{"birthdate=1969-12-31,1971", refs("Patient", "p4", "p5")},
+		// ap allows 10% of the time between now and the value, years here.
+		{"birthdate=ap1970-06-15", refs("Patient", "p1", "p2", "p3", "p4", "p5")},
 		{"birthdate:missing=true", refs("Patient", "p6")},
 		{"birthdate:missing=false", refs("Patient", "p1", "p2", "p3", "p4", "p5")},
 		{"gender:missing=true", refs("Patient", "p4")},
@@ -236,6 +238,9 @@ func TestSearchNumberAndQuantity(t *testing.T) {
 		{"probability=lt0.8", nil},
 		{"probability=ne0.9", refs("RiskAssessment", "r1", "r2")},
 		{"probability=8e-1", refs("RiskAssessment", "r1", "r2")},
+		{"probability=ap0.8", refs("RiskAssessment", "r1", "r2")},
+		{"probability=sa0.8", refs("RiskAssessment", "r3")},
+		{"probability=eb0.9", refs("RiskAssessment", "r1", "r2")},
 	})
 	runSearchCases(t, s, "Observation", []searchCase{
 		{"value-quantity=250%7Chttp://unitsofmeasure.org%7Cmg", refs("Observation", "q1", "q2")},
@@ -264,6 +269,7 @@ func TestSearchReference(t *testing.T) {
 	runSearchCases(t, s, "Observation", []searchCase{
 		{"subject=Patient/p1", refs("Observation", "r1", "r2")},
 		{"subject=p1", refs("Observation", "r1", "r2")},
+		{"subject=Patient/p1/_history/1", refs("Observation", "r2")},
 		{"subject:Patient=p2", refs("Observation", "r3")},
 		{"subject=" + url.QueryEscape(s.url+"/Patient/p2"), refs("Observation", "r3")},
 		{"subject=http://other.example.org/fhir/Patient/p1", refs("Observation", "r4")},
