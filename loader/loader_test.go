@@ -516,3 +516,28 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Error("New with negative concurrency succeeded")
 	}
 }
+
+func TestRankOfJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		json string
+		rank Rank
+	}{
+		{"single Organization", `{"resourceType":"Organization","name":"x"}`, RankOrganizations},
+		{"single Patient", `{"resourceType":"Patient"}`, RankOther},
+		{"locations", string(bundleJSON(t, "batch", "Location", "Organization")), RankOrganizations},
+		{"staff", string(bundleJSON(t, "transaction", "Organization", "PractitionerRole", "Practitioner")), RankPractitioners},
+		{"patient first", string(bundleJSON(t, "transaction", "Patient", "Organization")), RankOther},
+		{"patient last", string(bundleJSON(t, "transaction", "Organization", "Patient")), RankOther},
+		{"document", `{"resourceType":"Bundle","type":"document","entry":[{"resource":{"resourceType":"Organization"}}]}`, RankOther},
+		{"keys in another order", `{"entry":[{"resource":{"resourceType":"Location"}}],"meta":{"tag":[]},"resourceType":"Bundle"}`, RankOrganizations},
+		{"empty Bundle", `{"resourceType":"Bundle","type":"batch"}`, RankOther},
+		{"invalid JSON", `{"resourceType":"Bundle","entry":[{`, RankOther},
+		{"not an object", `[1,2]`, RankOther},
+	}
+	for _, tt := range tests {
+		if got := rankOfJSON(strings.NewReader(tt.json)); got != tt.rank {
+			t.Errorf("%s: rank %d, want %d", tt.name, got, tt.rank)
+		}
+	}
+}

@@ -82,7 +82,7 @@ func rankSources(ctx context.Context, fsys fs.FS, sources []source) (map[string]
 			if err != nil {
 				return err
 			}
-			ranks[m.name] = rankByTypes(typesInJSON(r))
+			ranks[m.name] = rankOfJSON(r)
 			return nil
 		})
 		if err != nil {
@@ -92,30 +92,66 @@ func rankSources(ctx context.Context, fsys fs.FS, sources []source) (map[string]
 	return ranks, nil
 }
 
-// typesInJSON returns the resource types of a Bundle's entries, or the
-// type of a single resource. It returns nil for content it cannot decode,
-// which the load step then reports.
-func typesInJSON(r io.Reader) []string {
-	var doc struct {
-		ResourceType string `json:"resourceType"`
-		Type         string `json:"type"`
-		Entry        []struct {
-			Resource struct {
-				ResourceType string `json:"resourceType"`
-			} `json:"resource"`
-		} `json:"entry"`
+// rankOfJSON ranks a JSON file by the resource types it contains. It
+// stops reading at the first entry that is not reference data, which in
+// a Synthea patient Bundle is the first one, so most files are barely
+// read. Content it cannot decode ranks as RankOther; the load step then
+// reports the problem.
+func rankOfJSON(r io.Reader) Rank {
+	decoder := json.NewDecoder(r)
+	if token, err := decoder.Token(); err != nil || token != json.Delim('{') {
+		return RankOther
 	}
-	if err := json.NewDecoder(r).Decode(&doc); err != nil {
-		return nil
+
+	resourceType, bundleType := "", ""
+	var entryTypes []string
+	for decoder.More() {
+		key, err := decoder.Token()
+		if err != nil {
+			return RankOther
+		}
+		switch key {
+		case "resourceType":
+			if err := decoder.Decode(&resourceType); err != nil {
+				return RankOther
+			}
+			if resourceType != "Bundle" {
+				return rankByTypes([]string{resourceType})
+			}
+		case "type":
+			if err := decoder.Decode(&bundleType); err != nil || storesBundleItself(bundleType) {
+				return RankOther
+			}
+		case "entry":
+			if token, err := decoder.Token(); err != nil || token != json.Delim('[') {
+				return RankOther
+			}
+			for decoder.More() {
+				var e struct {
+					Resource resourceHeader `json:"resource"`
+				}
+				if err := decoder.Decode(&e); err != nil {
+					return RankOther
+				}
+				entryTypes = append(entryTypes, e.Resource.ResourceType)
+				if rankByTypes(entryTypes[len(entryTypes)-1:]) == RankOther {
+					return RankOther
+				}
+			}
+			if _, err := decoder.Token(); err != nil {
+				return RankOther
+			}
+		default:
+			var skip json.RawMessage
+			if err := decoder.Decode(&skip); err != nil {
+				return RankOther
+			}
+		}
 	}
-	if doc.ResourceType != "Bundle" || storesBundleItself(doc.Type) {
-		return []string{doc.ResourceType}
+	if resourceType != "Bundle" {
+		return RankOther
 	}
-	types := make([]string, 0, len(doc.Entry))
-	for _, e := range doc.Entry {
-		types = append(types, e.Resource.ResourceType)
-	}
-	return types
+	return rankByTypes(entryTypes)
 }
 
 // storesBundleItself reports whether a Bundle of this type is a resource to

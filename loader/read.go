@@ -80,18 +80,32 @@ type resourceHeader struct {
 	ID           string `json:"id"`
 }
 
-// bundleDoc is the part of a Bundle the loader reads itself.
-type bundleDoc struct {
+// requestDoc is Bundle.entry.request.
+type requestDoc struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+}
+
+// headDoc is the part of a JSON file that the loader decodes first: the
+// type and id of a resource, or the fields that name a Bundle's entries.
+// Decoding it copies no resource.
+type headDoc struct {
 	ResourceType string `json:"resourceType"`
 	ID           string `json:"id"`
 	Type         string `json:"type"`
 	Entry        []struct {
 		FullURL  string          `json:"fullUrl"`
+		Resource *resourceHeader `json:"resource"`
+		Request  *requestDoc     `json:"request"`
+	} `json:"entry"`
+}
+
+// entriesDoc holds the resources of a Bundle whose entries the loader
+// sends in a Bundle of its own.
+type entriesDoc struct {
+	Entry []struct {
+		FullURL  string          `json:"fullUrl"`
 		Resource json.RawMessage `json:"resource"`
-		Request  *struct {
-			Method string `json:"method"`
-			URL    string `json:"url"`
-		} `json:"request"`
 	} `json:"entry"`
 }
 
@@ -106,77 +120,77 @@ func (r *run) readJSON(name string, content io.Reader, b *batcher, emit func(*un
 	}
 
 	decoder := json.NewDecoder(bytes.NewReader(data))
-	var first json.RawMessage
-	if err := decoder.Decode(&first); err != nil {
-		r.fail(Failure{File: name, Entry: -1, Diagnostics: "invalid JSON: " + err.Error()})
+	var doc headDoc
+	if err := decoder.Decode(&doc); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			r.fail(Failure{File: name, Entry: -1, Diagnostics: "invalid JSON: " + err.Error()})
+		} else {
+			r.fail(Failure{File: name, Entry: -1, Diagnostics: "not a FHIR resource: " + err.Error()})
+		}
 		return nil
 	}
 	if decoder.More() {
 		return r.readNDJSON(name, bytes.NewReader(data), b)
 	}
 
-	var doc bundleDoc
-	if err := json.Unmarshal(data, &doc); err != nil {
-		r.fail(Failure{File: name, Entry: -1, Diagnostics: "not a FHIR resource: " + err.Error()})
-		return nil
-	}
 	switch {
 	case doc.ResourceType == "":
 		r.fail(Failure{File: name, Entry: -1, Diagnostics: `missing "resourceType": not a FHIR resource`})
 		return nil
 	case doc.ResourceType != "Bundle" || storesBundleItself(doc.Type):
 		return b.add(newEntry(name, -1, 0, resourceHeader{doc.ResourceType, doc.ID}, data))
+	case len(doc.Entry) == 0:
+		return nil
+	case doc.Type == "transaction" || doc.Type == "batch":
+		return emit(&unit{bundleType: doc.Type, body: data, entries: entriesAsRead(name, doc)})
+	case doc.Type != "collection" && doc.Type != "searchset" && doc.Type != "history":
+		r.fail(Failure{File: name, Entry: -1, Diagnostics: fmt.Sprintf(
+			"Bundle.type %q is not loadable; expected transaction, batch, collection, searchset, history, document or message", doc.Type),
+			NotLoaded: len(doc.Entry)})
+		return nil
 	}
 
-	sendAsRead := doc.Type == "transaction" || doc.Type == "batch"
+	var full entriesDoc
+	if err := json.Unmarshal(data, &full); err != nil {
+		return fmt.Errorf("read %s again: %w", name, err)
+	}
 	entries := make([]entry, 0, len(doc.Entry))
-	for i, raw := range doc.Entry {
-		var header resourceHeader
-		var headerErr error
-		if len(raw.Resource) > 0 {
-			headerErr = json.Unmarshal(raw.Resource, &header)
-		}
-
-		if sendAsRead {
-			// The server checks these entries; the loader only needs to
-			// know what each one is, to name it in failures and counts.
-			e := entry{file: name, index: i, resourceType: header.ResourceType, id: header.ID, fullURL: raw.FullURL}
-			if raw.Request != nil {
-				e.method, e.url = raw.Request.Method, raw.Request.URL
-			}
-			if e.resourceType == "" {
-				e.resourceType = typeFromURL(e.url)
-			}
-			entries = append(entries, e)
-			continue
-		}
-
-		switch {
-		case len(raw.Resource) == 0:
+	for i, raw := range full.Entry {
+		header := doc.Entry[i].Resource
+		if header == nil {
 			r.fail(Failure{File: name, Entry: i, Diagnostics: "the entry has no resource to store", NotLoaded: 1})
 			continue
-		case headerErr != nil:
-			r.fail(Failure{File: name, Entry: i, Diagnostics: "invalid resource: " + headerErr.Error(), NotLoaded: 1})
-			continue
 		}
-		e := newEntry(name, i, 0, header, raw.Resource)
+		e := newEntry(name, i, 0, *header, raw.Resource)
 		e.fullURL = raw.FullURL
 		entries = append(entries, e)
 	}
 	if len(entries) == 0 {
 		return nil
 	}
+	return emit(&unit{bundleType: "transaction", entries: entries})
+}
 
-	switch doc.Type {
-	case "transaction", "batch":
-		return emit(&unit{bundleType: doc.Type, body: data, entries: entries})
-	case "collection", "searchset", "history":
-		return emit(&unit{bundleType: "transaction", entries: entries})
+// entriesAsRead describes the entries of a transaction or batch Bundle
+// that is sent as read: the server checks them, and the loader only needs
+// to name each one in failures and counts.
+func entriesAsRead(name string, doc headDoc) []entry {
+	entries := make([]entry, len(doc.Entry))
+	for i, raw := range doc.Entry {
+		e := entry{file: name, index: i, fullURL: raw.FullURL}
+		if raw.Resource != nil {
+			e.resourceType, e.id = raw.Resource.ResourceType, raw.Resource.ID
+		}
+		if raw.Request != nil {
+			e.method, e.url = raw.Request.Method, raw.Request.URL
+		}
+		if e.resourceType == "" {
+			e.resourceType = typeFromURL(e.url)
+		}
+		entries[i] = e
 	}
-	r.fail(Failure{File: name, Entry: -1, Diagnostics: fmt.Sprintf(
-		"Bundle.type %q is not loadable; expected transaction, batch, collection, searchset, history, document or message", doc.Type),
-		NotLoaded: len(entries)})
-	return nil
+	return entries
 }
 
 // newEntry makes an entry that stores a resource: PUT when it has an id,

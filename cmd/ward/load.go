@@ -33,8 +33,8 @@ type loadConfig struct {
 	paths          []string
 }
 
-// maxPrintedFailures bounds the failure lines printed during one load,
-// so that a file of a million bad lines does not flood the terminal; the
+// maxPrintedFailures bounds the failure lines printed during one load, so
+// that a file of a million bad lines does not flood the terminal. The
 // summary still counts them all.
 const maxPrintedFailures = 100
 
@@ -173,7 +173,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// loadTarget is where ward load sends its Bundles.
+// loadTarget is the client and base URL that ward load sends Bundles to.
 type loadTarget struct {
 	client  *http.Client
 	baseURL string

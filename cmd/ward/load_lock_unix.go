@@ -13,10 +13,11 @@ import (
 	"github.com/ward-fhir/ward/storage/sqlite"
 )
 
-// sqliteDeadManSwitch is the byte of a WAL database's -shm file on which
-// every connection of SQLite's unix VFS holds a read lock for as long as
-// it is open (UNIX_SHM_DMS in SQLite's os_unix.c: lock bytes start at
-// offset 120 and there are 8 of them).
+// sqliteDeadManSwitch is the offset of the byte in a WAL database's -shm
+// file that SQLite's unix VFS read-locks for every open connection. In
+// os_unix.c, as compiled into modernc.org/sqlite v1.62.0, it is
+// (22+SQLITE_SHM_NLOCK)*4+SQLITE_SHM_NLOCK with SQLITE_SHM_NLOCK = 8, and
+// SQLite probes it with F_GETLK in the same way to find other processes.
 const sqliteDeadManSwitch = 128
 
 // dataDirInUse reports whether another process has the embedded store in

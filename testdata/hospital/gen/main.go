@@ -1,9 +1,9 @@
-// Command gen writes the Bundles of Ward's invented sample hospital,
-// Kestrel Bay General Hospital, into the current directory:
-// 01-facility.json (organizations, places, services, staff, schedules,
-// slots and the feedback questionnaire) and 02-patients.json (patients
-// with their visits, lab work, conditions, prescriptions, insurance,
-// billing and feedback). Everyone and everything in them is invented.
+// Command gen writes the Bundles of Ward's sample hospital, Kestrel Bay
+// General Hospital, into the current directory. 01-facility.json holds
+// the organizations, places, services, staff, schedules, slots and the
+// feedback questionnaire. 02-patients.json holds the patients with their
+// visits, lab work, conditions, prescriptions, insurance, billing and
+// feedback. Everyone and everything in them is invented.
 //
 // Run it with go generate in testdata/hospital. The output is
 // deterministic, so a regenerated file differs only where this program

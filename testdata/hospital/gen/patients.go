@@ -111,6 +111,7 @@ func hartwellStory(c *care) {
 func brennanStory(c *care) {
 	hf := c.condition(problem{code: heartFailure[0], display: heartFailure[1], onset: "2021-08-14", recorder: "pr-brandt"})
 	af := c.condition(problem{code: atrialFib[0], display: atrialFib[1], onset: "2020-02-03", recorder: "pr-brandt"})
+
 	ed := c.encounter(visit{class: "EMER", typeCode: "50849002", typeDisplay: "Emergency room admission (procedure)",
 		start: "2025-02-14T21:40:00-08:00", end: "2025-02-15T01:15:00-08:00", practitioner: "pr-castellano",
 		locations: []string{"kbg-emergency"}, reasons: []obj{hf}, service: emergencyMed})
@@ -135,11 +136,13 @@ func brennanStory(c *care) {
 				value: 4850, unit: "pg/mL", ucum: "pg/mL", high: 450},
 		},
 		conclusion: "NT-proBNP markedly raised, consistent with decompensated heart failure."}))
+
 	ward := c.encounter(visit{class: "IMP", typeCode: "32485007", typeDisplay: "Hospital admission (procedure)",
 		start: "2025-02-15T01:15:00-08:00", end: "2025-02-19T11:30:00-08:00", practitioner: "pr-lindgren",
 		locations: []string{"kbg-ward-3", "kbg-bed-3-12a"}, reasons: []obj{hf, af}, admitFromED: true, service: internalMed})
 	c.vitals(vitalSigns{at: "2025-02-18T08:00:00-08:00", encounter: ward, performer: "pr-nakamura",
 		systolic: 134, diastolic: 82, heartRate: 84, temperature: 36.7, weight: 82.3, oxygenSaturation: 95})
+
 	c.prescribe(prescription{code: "866412", display: "24 HR metoprolol succinate 100 MG Extended Release Oral Tablet",
 		dosage: "Take one tablet by mouth once daily", perDay: 1, dose: 1, doseUnit: "{tbl}", route: oral, status: "active",
 		authored: "2025-02-19T10:00:00-08:00", encounter: ward, requester: "pr-lindgren", reason: hf, supplyDays: 30, refills: 3})
@@ -150,6 +153,7 @@ func brennanStory(c *care) {
 		dosage: "Take one tablet by mouth every evening; dose adjusted to INR", perDay: 1, dose: 1, doseUnit: "{tbl}", route: oral,
 		status: "active", authored: "2025-02-19T10:05:00-08:00", encounter: ward, requester: "pr-lindgren", reason: af,
 		supplyDays: 30, refills: 0})
+
 	c.bill(billing{encounter: ward, created: "2025-02-20T09:00:00-08:00", diagnoses: []obj{hf, af}, claimType: "institutional",
 		attending: "pr-lindgren", invoiceStatus: "issued", charges: []charge{
 			{"50849002", "Emergency room admission (procedure)", "2025-02-14", 1420},
