@@ -2,5 +2,5 @@
 
 package main
 
-// raceEnabled reports whether the tests run under the race detector.
+// raceEnabled is true when the tests run under the race detector.
 const raceEnabled = true
