@@ -2,12 +2,14 @@
 // built on the official driver, go.mongodb.org/mongo-driver/v2.
 //
 // Each resource has one document in the resources collection that holds its
-// current version, and each version has one document in the history
-// collection. A Write runs as a multi-document transaction with write
-// concern majority and journaling, so Open needs a replica set or a sharded
-// cluster and rejects a standalone server unless the caller chooses
-// WithoutTransactions. docs/storage-mongo.md describes the collections, the
-// indexes and both write modes.
+// current version and its search index, and each version has one document
+// in the history collection. A Write runs as a multi-document transaction
+// with write concern majority and journaling, so Open needs a replica set
+// or a sharded cluster and rejects a standalone server unless the caller
+// chooses WithoutTransactions. Store implements storage.Searcher and
+// storage.Transactor. docs/storage-mongo.md describes the collections, the
+// indexes, how a search plan becomes a MongoDB query, and both write
+// modes.
 package mongo
 
 import (
@@ -52,22 +54,39 @@ type Store struct {
 	resources *mongo.Collection
 	history   *mongo.Collection
 	counters  *mongo.Collection
+	snapshots *mongo.Collection
+	results   *mongo.Collection
 
 	// transactions is false when the store writes without transactions
-	// (WithoutTransactions). writeLock then serializes this process's
-	// writes, so that history sequence numbers land in the order they were
-	// taken.
+	// (WithoutTransactions). writeLock serializes this process's writes
+	// and Transactions in both modes. Without transactions it also makes
+	// history sequence numbers land in the order they were taken.
 	transactions bool
 	writeLock    chan struct{}
 
 	transactionOptions *options.TransactionOptionsBuilder
+
+	limits      SearchLimits
+	snapshotTTL time.Duration
+	now         func() time.Time
+
+	// removeExpiredSnapshots is set when the server has no TTL indexes,
+	// so the store deletes expired snapshots itself.
+	removeExpiredSnapshots bool
 }
 
-var _ storage.Backend = (*Store)(nil)
+var (
+	_ storage.Backend    = (*Store)(nil)
+	_ storage.Searcher   = (*Store)(nil)
+	_ storage.Transactor = (*Store)(nil)
+)
 
 type config struct {
 	database            string
 	withoutTransactions bool
+	limits              SearchLimits
+	snapshotTTL         time.Duration
+	now                 func() time.Time
 }
 
 // Option changes how Open sets up a Store.
@@ -84,9 +103,34 @@ func WithDatabase(name string) Option {
 // crash in the middle of a write leaves the version in history before the
 // current document shows it, until the next write to that resource
 // completes it. History paging is stable only while a single process writes
-// to the database. docs/storage-mongo.md lists the differences.
+// to the database. Transaction then only serializes: other clients see its
+// writes at once, and a failed one is undone write by write, which a crash
+// can interrupt. docs/storage-mongo.md lists the differences.
 func WithoutTransactions() Option {
 	return func(c *config) { c.withoutTransactions = true }
+}
+
+// WithSearchLimits sets the cost limits of Search; zero fields keep their
+// defaults from DefaultSearchLimits.
+func WithSearchLimits(l SearchLimits) Option {
+	return func(c *config) { c.limits = l.withDefaults() }
+}
+
+// WithSnapshotTTL sets how long the cursors of a paged search stay valid
+// after its first page (default DefaultSnapshotTTL).
+func WithSnapshotTTL(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.snapshotTTL = d
+		}
+	}
+}
+
+// WithClock replaces time.Now as the source of the current time, which
+// decides when search snapshots expire and what "now" means to the ap
+// prefix on dates. Tests use it to expire cursors without waiting.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
 }
 
 // Open connects to the deployment at uri, checks that it is MongoDB 6.0 or
@@ -95,7 +139,7 @@ func WithoutTransactions() Option {
 // DefaultDatabase when the path is empty, or the one WithDatabase gives.
 // ctx bounds only the connection checks and the schema setup.
 func Open(ctx context.Context, uri string, opts ...Option) (*Store, error) {
-	var cfg config
+	cfg := config{limits: DefaultSearchLimits, snapshotTTL: DefaultSnapshotTTL, now: time.Now}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -159,12 +203,17 @@ func newStore(ctx context.Context, client *mongo.Client, cfg config) (*Store, er
 		resources:    database.Collection(resourcesCollection),
 		history:      database.Collection(historyCollection),
 		counters:     database.Collection(countersCollection),
+		snapshots:    database.Collection(snapshotsCollection),
+		results:      database.Collection(resultsCollection),
 		transactions: !cfg.withoutTransactions,
 		writeLock:    make(chan struct{}, 1),
 		transactionOptions: options.Transaction().
 			SetReadConcern(readconcern.Snapshot()).
 			SetWriteConcern(wc).
 			SetReadPreference(readpref.Primary()),
+		limits:      cfg.limits,
+		snapshotTTL: cfg.snapshotTTL,
+		now:         cfg.now,
 	}
 	if err := s.ensureSchema(ctx); err != nil {
 		return nil, fmt.Errorf("mongo: open database %q: %w", cfg.database, err)

@@ -15,15 +15,18 @@ import (
 
 // Collection names.
 const (
-	resourcesCollection = "resources" // one currentDoc per resource
-	historyCollection   = "history"   // one historyDoc per version
-	countersCollection  = "counters"  // the history sequence counter
-	metaCollection      = "meta"      // the schema version document
+	resourcesCollection = "resources"        // one currentDoc per resource
+	historyCollection   = "history"          // one historyDoc per version
+	countersCollection  = "counters"         // the history sequence counter
+	metaCollection      = "meta"             // the schema version document
+	snapshotsCollection = "search_snapshots" // one snapshotDoc per paged search
+	resultsCollection   = "search_results"   // the ordered matches of each paged search
 )
 
 // schemaVersion is the layout of the collections and indexes that this
-// build writes. Open refuses a database marked with a newer one.
-const schemaVersion = 1
+// build writes. Open refuses a database marked with a newer one. Version 2
+// added the search index to the documents.
+const schemaVersion = 2
 
 // historyCounterID is the _id of the counter document whose value is the
 // last history sequence number handed out.
@@ -41,6 +44,8 @@ type currentDoc struct {
 	Op          string        `bson:"op"`
 	Seq         int64         `bson:"seq"`            // the version's history _id
 	Body        []byte        `bson:"body,omitempty"` // canonical JSON as binary; absent for a deletion
+
+	Search searchFields `bson:",inline"`
 }
 
 // historyDoc is one version in the history collection. Its _id is the
@@ -60,13 +65,18 @@ type historyDoc struct {
 	// from LastUpdated up to, but not including, Ended.
 	Ended   *bson.DateTime `bson:"ended,omitempty"`
 	NextSeq *int64         `bson:"nextSeq,omitempty"`
+
+	// Search is the version's search index while the version is current.
+	// A version finished from its history document (completeVersion)
+	// copies it to the current document; ending the version removes it.
+	Search searchFields `bson:",inline"`
 }
 
 // resourceKey is the _id of a resource's current document. A resource type
 // never contains '/', so the key is unambiguous; Write rejects such a type.
 func resourceKey(resourceType, id string) string { return resourceType + "/" + id }
 
-func newHistoryDoc(r storage.Resource, seq int64) historyDoc {
+func newHistoryDoc(r storage.Resource, seq int64, search searchFields) historyDoc {
 	return historyDoc{
 		Seq:         seq,
 		Type:        r.Type,
@@ -76,14 +86,11 @@ func newHistoryDoc(r storage.Resource, seq int64) historyDoc {
 		Deleted:     r.Deleted,
 		Op:          string(r.Op),
 		Body:        r.JSON,
+		Search:      search,
 	}
 }
 
 // current returns the resources document for the version h.
-//
-// NOTE: when index values join the current document, a version completed
-// from its history row (see completeVersion) needs them too, so they will
-// have to be stored on the history row or extracted again from the body.
 func (h historyDoc) current() currentDoc {
 	return currentDoc{
 		Key:         resourceKey(h.Type, h.ID),
@@ -95,6 +102,7 @@ func (h historyDoc) current() currentDoc {
 		Op:          h.Op,
 		Seq:         h.Seq,
 		Body:        h.Body,
+		Search:      h.Search,
 	}
 }
 
@@ -121,26 +129,46 @@ func toResource(resourceType, id string, version int64, lastUpdated bson.DateTim
 	return r
 }
 
-// historyIndex is one index of the history collection.
-type historyIndex struct {
-	name   string
-	keys   bson.D
-	unique bool
+// indexSpec is one index that Open creates.
+type indexSpec struct {
+	collection string
+	name       string
+	keys       bson.D
+	unique     bool
 }
 
-// historyIndexes serve the unique version key, which is also what makes
-// the optimistic check exact without transactions, and the three history
-// levels in their order (lastUpdated DESC, seq DESC).
-var historyIndexes = []historyIndex{
-	{"type_id_version", bson.D{{Key: "type", Value: 1}, {Key: "id", Value: 1}, {Key: "version", Value: 1}}, true},
-	{"instance_history", bson.D{{Key: "type", Value: 1}, {Key: "id", Value: 1}, {Key: "lastUpdated", Value: -1}, {Key: "_id", Value: -1}}, false},
-	{"type_history", bson.D{{Key: "type", Value: 1}, {Key: "lastUpdated", Value: -1}, {Key: "_id", Value: -1}}, false},
-	{"system_history", bson.D{{Key: "lastUpdated", Value: -1}, {Key: "_id", Value: -1}}, false},
+// indexes serve, on history, the unique version key, which is also what
+// makes the optimistic check exact without transactions, and the three
+// history levels in their order (lastUpdated DESC, seq DESC). On
+// resources they serve search: docs/storage-mongo.md explains which query
+// shape each one bounds.
+var indexes = []indexSpec{
+	{historyCollection, "type_id_version", bson.D{{Key: "type", Value: 1}, {Key: "id", Value: 1}, {Key: "version", Value: 1}}, true},
+	{historyCollection, "instance_history", bson.D{{Key: "type", Value: 1}, {Key: "id", Value: 1}, {Key: "lastUpdated", Value: -1}, {Key: "_id", Value: -1}}, false},
+	{historyCollection, "type_history", bson.D{{Key: "type", Value: 1}, {Key: "lastUpdated", Value: -1}, {Key: "_id", Value: -1}}, false},
+	{historyCollection, "system_history", bson.D{{Key: "lastUpdated", Value: -1}, {Key: "_id", Value: -1}}, false},
+
+	{resourcesCollection, "search_keys", bson.D{{Key: "k", Value: 1}, {Key: "type", Value: 1}}, false},
+	{resourcesCollection, "search_dates_low", bson.D{{Key: "dt.p", Value: 1}, {Key: "type", Value: 1}, {Key: "dt.lo", Value: 1}, {Key: "dt.hi", Value: 1}}, false},
+	{resourcesCollection, "search_dates_high", bson.D{{Key: "dt.p", Value: 1}, {Key: "type", Value: 1}, {Key: "dt.hi", Value: 1}, {Key: "dt.lo", Value: 1}}, false},
+	{resourcesCollection, "search_numbers", bson.D{{Key: "nm.p", Value: 1}, {Key: "type", Value: 1}, {Key: "nm.n", Value: 1}}, false},
+	{resourcesCollection, "search_composites", bson.D{{Key: "cp.p", Value: 1}, {Key: "type", Value: 1}, {Key: "cp.v0.c", Value: 1}}, false},
+	{resourcesCollection, "search_present", bson.D{{Key: "has", Value: 1}, {Key: "type", Value: 1}}, false},
+	{resourcesCollection, "type_id", bson.D{{Key: "type", Value: 1}, {Key: "id", Value: 1}}, false},
+	{resourcesCollection, "type_last_updated", bson.D{{Key: "type", Value: 1}, {Key: "lastUpdated", Value: 1}}, false},
 }
 
-// ensureSchema checks the schema version, creates the history indexes and
-// makes sure the sequence counter is at least the largest sequence number
-// in history, so that a lost or restored counter never hands out a number
+// snapshotTTLIndex is the name of the TTL index on expires that the
+// snapshot collections share.
+const snapshotTTLIndex = "expires_ttl"
+
+// errCodeNotImplemented is the error code FerretDB returns for an index
+// option it lacks, such as expireAfterSeconds.
+const errCodeNotImplemented = 238
+
+// ensureSchema checks the schema version, creates the indexes and makes
+// sure the sequence counter is at least the largest sequence number in
+// history, so that a lost or restored counter never hands out a number
 // twice. Every step is idempotent, so concurrent Opens are safe.
 func (s *Store) ensureSchema(ctx context.Context) error {
 	if err := s.checkSchemaVersion(ctx); err != nil {
@@ -148,18 +176,46 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 	}
 	// One request per index, so that an error names its index. FerretDB
 	// v1.24 also fails a request in which two or more indexes exist already.
-	for _, index := range historyIndexes {
+	for _, index := range indexes {
 		opts := options.Index().SetName(index.name)
 		if index.unique {
 			opts.SetUnique(true)
 		}
 		model := mongo.IndexModel{Keys: index.keys, Options: opts}
-		if _, err := s.history.Indexes().CreateOne(ctx, model); err != nil {
-			return fmt.Errorf("create history index %s: %w", index.name, err)
+		if _, err := s.database.Collection(index.collection).Indexes().CreateOne(ctx, model); err != nil {
+			return fmt.Errorf("create %s index %s: %w", index.collection, index.name, err)
 		}
+	}
+	if err := s.ensureSnapshotExpiry(ctx); err != nil {
+		return err
 	}
 
 	return s.raiseCounter(ctx)
+}
+
+// ensureSnapshotExpiry creates a TTL index on expires in both snapshot
+// collections, so the server removes expired snapshots. A server without
+// TTL indexes (FerretDB v1) gets a plain index instead, and the store
+// removes expired snapshots itself whenever it creates one.
+func (s *Store) ensureSnapshotExpiry(ctx context.Context) error {
+	for _, name := range []string{snapshotsCollection, resultsCollection} {
+		indexes := s.database.Collection(name).Indexes()
+		keys := bson.D{{Key: "expires", Value: 1}}
+		_, err := indexes.CreateOne(ctx, mongo.IndexModel{Keys: keys,
+			Options: options.Index().SetName(snapshotTTLIndex).SetExpireAfterSeconds(0)})
+		if err == nil {
+			continue
+		}
+		var serverErr mongo.ServerError
+		if !errors.As(err, &serverErr) || !serverErr.HasErrorCode(errCodeNotImplemented) {
+			return fmt.Errorf("create %s index %s: %w", name, snapshotTTLIndex, err)
+		}
+		s.removeExpiredSnapshots = true
+		if _, err := indexes.CreateOne(ctx, mongo.IndexModel{Keys: keys, Options: options.Index().SetName("expires")}); err != nil {
+			return fmt.Errorf("create %s index expires: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // raiseCounter moves the sequence counter up to the largest sequence number
@@ -199,6 +255,24 @@ func (s *Store) checkSchemaVersion(ctx context.Context) error {
 	}
 	if doc.Version > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this build supports (%d): upgrade Ward", doc.Version, schemaVersion)
+	}
+	if doc.Version == schemaVersion {
+		return nil
+	}
+
+	// Version 1 stored no search index, and the backend cannot extract
+	// one from the bodies, so only an empty database moves up.
+	n, err := s.resources.CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
+	if err != nil {
+		return fmt.Errorf("count resources of schema version %d: %w", doc.Version, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("schema version %d has resources without a search index, which this build (schema version %d) needs: load them into a new database",
+			doc.Version, schemaVersion)
+	}
+	_, err = meta.UpdateOne(ctx, filter, bson.D{{Key: "$max", Value: bson.D{{Key: "version", Value: schemaVersion}}}})
+	if err != nil {
+		return fmt.Errorf("record schema version %d: %w", schemaVersion, err)
 	}
 	return nil
 }

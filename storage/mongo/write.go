@@ -32,18 +32,42 @@ const maxSeqCollisions = 3
 // transactions the sequence number may have been the duplicate instead.
 var errVersionTaken = errors.New("history insert hit a duplicate key")
 
-// Write stores a new version. With transactions, the optimistic check, the
-// sequence number, the history row, the end of the previous version's
-// validity and the current document change in one transaction, committed
-// with write concern majority and journaling. Without transactions the
-// same steps run one by one, and inserting the history row, whose
-// (type, id, version) is unique, is what decides which writer gets the
-// version.
+// Write stores a new version with its search index. With transactions,
+// the optimistic check, the sequence number, the history row, the end of
+// the previous version's validity and the current document change in one
+// transaction, committed with write concern majority and journaling.
+// Without transactions the same steps run one by one, and inserting the
+// history row, whose (type, id, version) is unique, is what decides which
+// writer gets the version. Either way the process's writes, Transactions
+// included, take turns: they would conflict on the sequence counter
+// anyway.
 func (s *Store) Write(ctx context.Context, w storage.Write) (storage.Resource, error) {
 	if err := validateWrite(w); err != nil {
 		return storage.Resource{}, err
 	}
-	stored := storage.Resource{
+	stored := storedResource(w)
+	fields := buildSearchFields(w.Index)
+
+	if err := s.lockWrites(ctx); err != nil {
+		return storage.Resource{}, fmt.Errorf("mongo: write %s/%s version %d: wait for the write lock: %w", w.Type, w.ID, w.VersionID, err)
+	}
+	defer s.unlockWrites()
+
+	var err error
+	if s.transactions {
+		err = s.writeInTransaction(ctx, w, stored, fields)
+	} else {
+		_, err = s.writeWithoutTransaction(ctx, w, stored, fields)
+	}
+	if err != nil {
+		return storage.Resource{}, err
+	}
+	return stored, nil
+}
+
+// storedResource returns the Resource that w stores.
+func storedResource(w storage.Write) storage.Resource {
+	return storage.Resource{
 		Type:        w.Type,
 		ID:          w.ID,
 		VersionID:   w.VersionID,
@@ -52,18 +76,20 @@ func (s *Store) Write(ctx context.Context, w storage.Write) (storage.Resource, e
 		Deleted:     w.Op == storage.OpDelete,
 		JSON:        w.JSON,
 	}
-
-	var err error
-	if s.transactions {
-		err = s.writeInTransaction(ctx, w, stored)
-	} else {
-		err = s.writeWithoutTransaction(ctx, w, stored)
-	}
-	if err != nil {
-		return storage.Resource{}, err
-	}
-	return stored, nil
 }
+
+// lockWrites takes the process's write lock, waiting at most as long as
+// ctx allows.
+func (s *Store) lockWrites(ctx context.Context) error {
+	select {
+	case s.writeLock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) unlockWrites() { <-s.writeLock }
 
 func validateWrite(w storage.Write) error {
 	name := w.Type + "/" + w.ID
@@ -94,13 +120,13 @@ func validateWrite(w storage.Write) error {
 	default:
 		return fmt.Errorf("mongo: write %s version %d: unknown operation %q", name, w.VersionID, w.Op)
 	}
-	return nil
+	return validateIndex(w)
 }
 
 // writeInTransaction runs applyWrite in a transaction, retried by the
 // driver while the server reports a transient error such as a write
 // conflict with a concurrent transaction.
-func (s *Store) writeInTransaction(ctx context.Context, w storage.Write, r storage.Resource) error {
+func (s *Store) writeInTransaction(ctx context.Context, w storage.Write, r storage.Resource, fields searchFields) error {
 	session, err := s.client.StartSession()
 	if err != nil {
 		return fmt.Errorf("mongo: write %s/%s version %d: start session: %w", w.Type, w.ID, w.VersionID, err)
@@ -115,7 +141,7 @@ func (s *Store) writeInTransaction(ctx context.Context, w storage.Write, r stora
 		if err := retryPause(ctx, attempt); err != nil {
 			return nil, err
 		}
-		applyErr = s.applyWrite(ctx, w, r)
+		_, applyErr = s.applyWrite(ctx, w, r, fields)
 		return nil, applyErr
 	}, s.transactionOptions)
 
@@ -150,26 +176,20 @@ func retryPause(ctx context.Context, attempt int) error {
 	}
 }
 
-// writeWithoutTransaction runs applyWrite under the process's write lock,
-// so sequence numbers reach history in the order they were taken, and
-// resolves a duplicate key on the history insert.
-func (s *Store) writeWithoutTransaction(ctx context.Context, w storage.Write, r storage.Resource) error {
-	select {
-	case s.writeLock <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("mongo: write %s/%s version %d: wait for the write lock: %w", w.Type, w.ID, w.VersionID, ctx.Err())
-	}
-	defer func() { <-s.writeLock }()
-
+// writeWithoutTransaction runs applyWrite and resolves a duplicate key on
+// the history insert. The caller holds the write lock, so sequence numbers
+// reach history in the order they were taken. It returns what undoing the
+// write needs.
+func (s *Store) writeWithoutTransaction(ctx context.Context, w storage.Write, r storage.Resource, fields searchFields) (appliedWrite, error) {
 	for collisions := 0; ; collisions++ {
-		err := s.applyWrite(ctx, w, r)
+		applied, err := s.applyWrite(ctx, w, r, fields)
 		if !errors.Is(err, errVersionTaken) {
-			return err
+			return applied, err
 		}
 
 		latest, err := s.findLatestVersion(ctx, w.Type, w.ID)
 		if err != nil {
-			return err
+			return appliedWrite{}, err
 		}
 		if latest != nil && latest.Version >= w.VersionID {
 			// The writer of the latest version may have died before it
@@ -178,46 +198,62 @@ func (s *Store) writeWithoutTransaction(ctx context.Context, w storage.Write, r 
 			// the current document is behind, so finishing it repairs the
 			// resource.
 			if err := s.completeVersion(ctx, *latest); err != nil {
-				return err
+				return appliedWrite{}, err
 			}
-			return fmt.Errorf("mongo: write %s/%s: version %d already exists: %w",
+			return appliedWrite{}, fmt.Errorf("mongo: write %s/%s: version %d already exists: %w",
 				w.Type, w.ID, w.VersionID, storage.ErrVersionConflict)
 		}
 
 		// The duplicate key was the sequence number, which another process
 		// took from a counter that it then moved back.
 		if collisions == maxSeqCollisions {
-			return fmt.Errorf("mongo: write %s/%s version %d: history sequence number taken %d times: another process is writing to this database without atomic updates",
+			return appliedWrite{}, fmt.Errorf("mongo: write %s/%s version %d: history sequence number taken %d times: another process is writing to this database without atomic updates",
 				w.Type, w.ID, w.VersionID, collisions+1)
 		}
 		if err := s.raiseCounter(ctx); err != nil {
-			return fmt.Errorf("mongo: write %s/%s version %d: %w", w.Type, w.ID, w.VersionID, err)
+			return appliedWrite{}, fmt.Errorf("mongo: write %s/%s version %d: %w", w.Type, w.ID, w.VersionID, err)
 		}
 	}
 }
 
-// applyWrite checks the current version, takes a sequence number, inserts
-// the history row and completes the version. It returns an error wrapping
-// errVersionTaken when the history insert hits a duplicate key.
-func (s *Store) applyWrite(ctx context.Context, w storage.Write, r storage.Resource) error {
+// appliedWrite is a stored version with the current document it replaced,
+// nil for a new resource.
+type appliedWrite struct {
+	previous *currentDoc
+	version  historyDoc
+}
+
+// applyWrite checks the current version and stores the new one. It
+// returns an error wrapping errVersionTaken when the history insert hits a
+// duplicate key.
+func (s *Store) applyWrite(ctx context.Context, w storage.Write, r storage.Resource, fields searchFields) (appliedWrite, error) {
 	current, err := s.findCurrent(ctx, w.Type, w.ID)
 	if err != nil {
-		return err
+		return appliedWrite{}, err
 	}
 	if err := checkCurrent(w, current, r.LastUpdated); err != nil {
-		return err
+		return appliedWrite{}, err
 	}
+	h, err := s.storeVersion(ctx, w, r, fields)
+	if err != nil {
+		return appliedWrite{}, err
+	}
+	return appliedWrite{previous: current, version: h}, nil
+}
 
+// storeVersion takes a sequence number, inserts the history row and
+// completes the version, once checkCurrent has passed.
+func (s *Store) storeVersion(ctx context.Context, w storage.Write, r storage.Resource, fields searchFields) (historyDoc, error) {
 	seq, err := s.nextSeq(ctx)
 	if err != nil {
-		return fmt.Errorf("mongo: write %s/%s version %d: %w", w.Type, w.ID, w.VersionID, err)
+		return historyDoc{}, fmt.Errorf("mongo: write %s/%s version %d: %w", w.Type, w.ID, w.VersionID, err)
 	}
-	h := newHistoryDoc(r, seq)
+	h := newHistoryDoc(r, seq, fields)
 	if _, err := s.history.InsertOne(ctx, h); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
-			return fmt.Errorf("mongo: write %s/%s version %d: %w: %w", w.Type, w.ID, w.VersionID, errVersionTaken, err)
+			return historyDoc{}, fmt.Errorf("mongo: write %s/%s version %d: %w: %w", w.Type, w.ID, w.VersionID, errVersionTaken, err)
 		}
-		return fmt.Errorf("mongo: write %s/%s version %d: insert history: %w", w.Type, w.ID, w.VersionID, err)
+		return historyDoc{}, fmt.Errorf("mongo: write %s/%s version %d: insert history: %w", w.Type, w.ID, w.VersionID, err)
 	}
 
 	if !s.transactions {
@@ -225,7 +261,7 @@ func (s *Store) applyWrite(ctx context.Context, w storage.Write, r storage.Resou
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), completionTimeout)
 		defer cancel()
 	}
-	return s.completeVersion(ctx, h)
+	return h, s.completeVersion(ctx, h)
 }
 
 // checkCurrent compares the current version, nil when the resource has
@@ -274,9 +310,9 @@ func (s *Store) nextSeq(ctx context.Context) (int64, error) {
 	return counter.Value, nil
 }
 
-// completeVersion ends the previous version's validity and makes h the
-// current document unless the current document already holds h or a later
-// version. Both steps are idempotent, so a writer that finds h unfinished
+// completeVersion ends the previous version's validity, which removes its
+// search index from its history row, and makes h the current document
+// unless the current document already holds h or a later version. Both steps are idempotent, so a writer that finds h unfinished
 // can run them again for h's writer.
 func (s *Store) completeVersion(ctx context.Context, h historyDoc) error {
 	name := fmt.Sprintf("%s/%s version %d", h.Type, h.ID, h.Version)
@@ -284,7 +320,10 @@ func (s *Store) completeVersion(ctx context.Context, h historyDoc) error {
 	if h.Version > 1 {
 		_, err := s.history.UpdateOne(ctx,
 			bson.D{{Key: "type", Value: h.Type}, {Key: "id", Value: h.ID}, {Key: "version", Value: h.Version - 1}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "ended", Value: h.LastUpdated}, {Key: "nextSeq", Value: h.Seq}}}})
+			bson.D{
+				{Key: "$set", Value: bson.D{{Key: "ended", Value: h.LastUpdated}, {Key: "nextSeq", Value: h.Seq}}},
+				{Key: "$unset", Value: unsetSearchFields()},
+			})
 		if err != nil {
 			return fmt.Errorf("mongo: write %s: end version %d: %w", name, h.Version-1, err)
 		}
@@ -353,4 +392,13 @@ func (s *Store) findVersion(ctx context.Context, resourceType, id string, versio
 		return nil, fmt.Errorf("mongo: read %s/%s/_history/%d: %w", resourceType, id, version, err)
 	}
 	return &doc, nil
+}
+
+// unsetSearchFields is the $unset document that removes a search index.
+func unsetSearchFields() bson.D {
+	doc := make(bson.D, 0, len(searchFieldNames))
+	for _, name := range searchFieldNames {
+		doc = append(doc, bson.E{Key: name, Value: ""})
+	}
+	return doc
 }
