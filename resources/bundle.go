@@ -305,8 +305,8 @@ func (a *API) parseEntryURL(e *entry) error {
 	}
 	if len(segments) > 1 && segments[1] != "_search" {
 		e.id = segments[1]
-		if !validID.MatchString(e.id) {
-			return e.badURL("the id %q is invalid: a FHIR id is 1 to 64 characters from A-Z, a-z, 0-9, '-' and '.'", e.id)
+		if !validID.MatchString(e.id) || e.id == "." || e.id == ".." {
+			return e.badURL("the id %q is invalid: a FHIR id is 1 to 64 characters from A-Z, a-z, 0-9, '-' and '.', and not . or ..", truncate(e.id, 80))
 		}
 	}
 
