@@ -43,6 +43,8 @@ func (a *API) bundle(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	// Logs and metrics tell batches from transactions.
+	c.Set(interactionKey, b.kind)
 
 	p := bundleProcess{
 		api:       a,

@@ -72,24 +72,23 @@ func (p *bundleProcess) batch(ctx context.Context, entries []*entry) map[string]
 	}
 
 	for _, e := range processingOrder(entries) {
-		if e.failure != nil {
-			continue
+		if e.failure == nil {
+			atomic := canTransact || e.conditional()
+			err := p.api.transact(ctx, atomic, func(tx storage.Tx) error {
+				r := p.newRun(ctx, tx, false)
+				r.batchURLs = fullURLs
+				return r.one(e)
+			})
+			if err != nil {
+				var failed *entryFailure
+				if errors.As(err, &failed) {
+					err = failed.err
+				}
+				e.fail(err)
+			}
 		}
-		atomic := canTransact || e.conditional()
-		err := p.api.transact(ctx, atomic, func(tx storage.Tx) error {
-			r := p.newRun(ctx, tx, false)
-			r.batchURLs = fullURLs
-			return r.one(e)
-		})
-		if err != nil {
-			var failed *entryFailure
-			if errors.As(err, &failed) {
-				err = failed.err
-			}
-			e.fail(err)
-			if e.internal != nil {
-				p.api.log.Error("batch entry failed", "request_id", p.requestID, "entry", e.index, "error", e.internal)
-			}
+		if e.internal != nil {
+			p.api.log.Error("batch entry failed", "request_id", p.requestID, "entry", e.index, "error", e.internal)
 		}
 	}
 	return p.response("batch-response", entries)
