@@ -98,3 +98,17 @@ func BenchmarkDecodeOnly(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanJSONManyKeys scans one object of 200,000 distinct keys. Its
+// time per key stays flat as the object grows, because the duplicate check
+// moves the keys of a large object into a map.
+func BenchmarkScanJSONManyKeys(b *testing.B) {
+	body := []byte(`{"resourceType":"Patient",` + manyKeys(200000) + `}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if scan := scanJSON(body, DefaultLimits().MaxDepth); len(scan.problems) > 0 {
+			b.Fatalf("problems in distinct keys: %+v", scan.problems[0])
+		}
+	}
+}

@@ -19,9 +19,10 @@ func Decode(stored []byte) (map[string]any, error) {
 }
 
 // CheckJSON applies the structural checks of ParseResource to a body that
-// is not a resource, such as a JSON Patch document: it must be present,
-// well formed, within limits.MaxBytes and limits.MaxDepth, and free of
-// duplicate keys.
+// is not a resource, such as a JSON Patch document. The body must be
+// present, well formed and within limits.MaxBytes and limits.MaxDepth. It
+// must have no duplicate keys and no lone surrogate escapes, and its
+// numbers must fit a float64. Issues name locations from the root "$".
 func CheckJSON(body []byte, limits Limits) error {
 	if limits.MaxBytes > 0 && int64(len(body)) > limits.MaxBytes {
 		return fmt.Errorf("the body is %d bytes, over the limit of %d: %w", len(body), limits.MaxBytes, ErrTooLarge)
@@ -29,11 +30,16 @@ func CheckJSON(body []byte, limits Limits) error {
 	if len(body) == 0 {
 		return invalid(Issue{Severity: "error", Code: "required", Diagnostics: "the request body is empty"})
 	}
+
+	scan := scanJSON(body, limits.MaxDepth)
+	if scan.tooDeep {
+		return invalid(scan.depthIssue("$", limits.MaxDepth))
+	}
 	if _, err := decodeJSON(body); err != nil {
 		return invalid(Issue{Severity: "error", Code: "structure", Diagnostics: err.Error()})
 	}
-	if issues := scanStructure(body, "$", limits.MaxDepth); len(issues) > 0 {
-		return &InvalidError{Issues: issues}
+	if len(scan.problems) > 0 {
+		return newInvalidError(scan.issues("$", nil), scan.unlisted)
 	}
 	return nil
 }

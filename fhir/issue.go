@@ -1,8 +1,17 @@
 package fhir
 
 import (
+	"fmt"
 	"strings"
 )
+
+// maxIssues is the maximum number of problems that an InvalidError lists. A body that repeats
+// one mistake (a key written 100,000 times, an array of 200,000 bad items)
+// would otherwise produce an OperationOutcome of many megabytes and cost
+// the server as much to build. A client that fixes a real resource needs
+// only the first few problems, and a final issue states how many more
+// there were.
+const maxIssues = 100
 
 // Issue is one OperationOutcome.issue.
 type Issue struct {
@@ -17,9 +26,53 @@ type Issue struct {
 	Expression []string
 }
 
-// InvalidError is a rejected request body with every problem found in it.
+// InvalidError is a rejected request body with the problems found in it:
+// all of them, or the first maxIssues (100) followed by one issue that
+// counts the problems not listed.
 type InvalidError struct {
 	Issues []Issue
+}
+
+// newInvalidError lists the first maxIssues of issues. unlisted counts
+// problems that were found but never made into issues because the list
+// was already full.
+func newInvalidError(issues []Issue, unlisted int) *InvalidError {
+	if len(issues) > maxIssues {
+		unlisted += len(issues) - maxIssues
+		issues = issues[:maxIssues]
+	}
+	if unlisted > 0 {
+		issues = append(issues[:len(issues):len(issues)], Issue{
+			Severity:    "error",
+			Code:        "too-costly",
+			Diagnostics: fmt.Sprintf("%d more problems not listed; only the first %d are reported", unlisted, maxIssues),
+		})
+	}
+	return &InvalidError{Issues: issues}
+}
+
+// issueList collects issues up to maxIssues and counts the rest without
+// building them, because building an issue (its FHIRPath expression and
+// message) is the costly part.
+type issueList struct {
+	issues   []Issue
+	unlisted int
+}
+
+// full reports whether the list has no room left, and then counts the
+// problem that the caller will not add.
+func (l *issueList) full() bool {
+	if len(l.issues) >= maxIssues {
+		l.unlisted++
+		return true
+	}
+	return false
+}
+
+func (l *issueList) add(issue Issue) {
+	if !l.full() {
+		l.issues = append(l.issues, issue)
+	}
 }
 
 // Error joins the issues, each as "location: diagnostics", with "; ".

@@ -111,8 +111,9 @@ func (r *reporter) add(path string, err error) error {
 	return nil
 }
 
-// runJSONFormat validates body with jsonformat and translates every finding
-// into an Issue located in object.
+// runJSONFormat validates body with jsonformat and translates its findings
+// into issues located in object. It also returns the number of findings
+// left untranslated because there were more than maxIssues.
 //
 // jsonformat stops after parsing when the JSON does not fit the R4 types,
 // so its validator (required elements, reference types, formats of id,
@@ -120,20 +121,35 @@ func (r *reporter) add(path string, err error) error {
 // problem, the elements that failed to parse are removed from a copy, and
 // the copy is run again for its validator findings. Findings that the
 // removal itself causes (a required element that was removed) are dropped.
-func runJSONFormat(body []byte, object map[string]any) []Issue {
+// With more than maxIssues parse findings there is no room to list more,
+// so the second run is skipped.
+func runJSONFormat(body []byte, object map[string]any) ([]Issue, int) {
 	u, err := unmarshaller()
 	if err != nil {
-		return []Issue{internalIssue(fmt.Errorf("create jsonformat unmarshaller: %w", err))}
+		return []Issue{internalIssue(fmt.Errorf("create jsonformat unmarshaller: %w", err))}, 0
 	}
 
 	rep := &reporter{}
 	_, err = u.UnmarshalWithErrorReporter(jsonformatInput(body, object), rep)
 	if err == nil {
-		return sortIssues(validatorIssues(object, rep.problems, nil))
+		issues, unlisted := validatorIssues(object, rep.problems, nil)
+		return sortIssues(issues), unlisted
 	}
 	problems, failure := problemsOf(err)
 	if failure != nil {
-		return []Issue{internalIssue(fmt.Errorf("jsonformat: %w", failure))}
+		return []Issue{internalIssue(fmt.Errorf("jsonformat: %w", failure))}, 0
+	}
+
+	if len(problems) > maxIssues {
+		// Translating a finding costs more than finding it, so only the
+		// first maxIssues by path are translated, which also makes the
+		// choice the same on every request.
+		sortProblems(problems)
+		issues := make([]Issue, 0, maxIssues)
+		for _, p := range problems[:maxIssues] {
+			issues = append(issues, parseIssue(object, p))
+		}
+		return sortIssues(issues), len(problems) - maxIssues
 	}
 
 	var issues []Issue
@@ -145,14 +161,25 @@ func runJSONFormat(body []byte, object map[string]any) []Issue {
 	removed := pruneProblems(pruned, problems)
 	prunedBody, err := json.Marshal(pruned)
 	if err != nil {
-		return issues
+		return issues, 0
 	}
 	rep = &reporter{}
-	if _, err := u.UnmarshalWithErrorReporter(prunedBody, rep); err != nil {
+	if _, err := u.UnmarshalWithErrorReporter(jsonformatInput(prunedBody, pruned), rep); err != nil {
 		// Still unparsable after removal; the first pass's issues stand.
-		return sortIssues(issues)
+		return sortIssues(issues), 0
 	}
-	return sortIssues(append(issues, validatorIssues(pruned, rep.problems, removed)...))
+	more, unlisted := validatorIssues(pruned, rep.problems, removed)
+	return sortIssues(append(issues, more...)), unlisted
+}
+
+// sortProblems orders jsonformat's findings by path and then details.
+func sortProblems(problems []jsonformatProblem) {
+	sort.Slice(problems, func(i, j int) bool {
+		if problems[i].Path != problems[j].Path {
+			return problems[i].Path < problems[j].Path
+		}
+		return problems[i].Details < problems[j].Details
+	})
 }
 
 // sortIssues orders issues by location. jsonformat visits the keys of a

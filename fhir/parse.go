@@ -27,14 +27,17 @@ type Resource struct {
 // Every other rejection is an *InvalidError. The checks run in this order,
 // and the first step that fails ends parsing with its issues:
 //  1. the body is not empty;
-//  2. it is well-formed UTF-8 JSON (the issue gives the byte offset);
-//  3. it nests no deeper than limits.MaxDepth;
-//  4. no object repeats a key;
+//  2. it nests no deeper than limits.MaxDepth, checked on the bytes before
+//     anything decodes them;
+//  3. it is well-formed UTF-8 JSON (the issue gives the byte offset);
+//  4. no object repeats a key, no string has a lone UTF-16 surrogate escape
+//     such as \ud800, and no number is outside the range of a float64;
 //  5. the top level is an object whose resourceType is a string naming a
 //     concrete R4 resource type.
 //
 // Then jsonformat validates the resource and Ward's own checks run (see
-// validate.go), and the error lists every problem from both.
+// validate.go), and the error lists the problems from both, at most
+// maxIssues (100) of them and then one issue that counts the rest.
 func ParseResource(body []byte, limits Limits) (*Resource, error) {
 	if limits.MaxBytes > 0 && int64(len(body)) > limits.MaxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(body), limits.MaxBytes)
@@ -47,6 +50,15 @@ func ParseResource(body []byte, limits Limits) (*Resource, error) {
 		return nil, invalid(Issue{Code: "structure", Diagnostics: "request body is empty; expected a FHIR resource in JSON"})
 	}
 
+	scan := scanJSON(body, limits.MaxDepth)
+	if scan.tooDeep {
+		root := scan.rootType
+		if !definitions.IsResourceType(root) {
+			root = "$"
+		}
+		return nil, invalid(scan.depthIssue(root, limits.MaxDepth))
+	}
+
 	value, err := decodeJSON(body)
 	if err != nil {
 		return nil, invalid(Issue{Code: "structure", Diagnostics: err.Error()})
@@ -57,8 +69,8 @@ func ParseResource(body []byte, limits Limits) (*Resource, error) {
 	if object != nil {
 		root, _ = object["resourceType"].(string)
 	}
-	if issues := scanResourceStructure(body, root, object, limits.MaxDepth); len(issues) > 0 {
-		return nil, &InvalidError{Issues: issues}
+	if len(scan.problems) > 0 {
+		return nil, newInvalidError(scan.issues(root, object), scan.unlisted)
 	}
 
 	resourceType, issue, ok := checkResourceType(value)
@@ -66,9 +78,9 @@ func ParseResource(body []byte, limits Limits) (*Resource, error) {
 		return nil, invalid(issue)
 	}
 
-	issues := validate(body, object)
-	if len(issues) > 0 {
-		return nil, &InvalidError{Issues: issues}
+	issues, unlisted := validate(body, object)
+	if len(issues) > 0 || unlisted > 0 {
+		return nil, newInvalidError(issues, unlisted)
 	}
 
 	id, _ := object["id"].(string)

@@ -90,6 +90,33 @@ func TestParseResourceRejects(t *testing.T) {
 
 		{"duplicate choice key in contained", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueString":"a","valueString":"b"}]}`,
 			[]issueKey{{"structure", "Patient.contained[0].value.ofType(string)"}}},
+		{"duplicate key escaped differently", `{"resourceType":"Patient","active":true,"\u0061ctive":false}`,
+			[]issueKey{{"structure", "Patient.active"}}},
+		{"duplicate key among many", `{"resourceType":"Patient","extension":[{"url":"http://x","valueString":"v",` + manyKeys(40) + `,"k7":1}]}`,
+			[]issueKey{{"structure", "Patient.extension[0].k7"}}},
+		{"lone high surrogate", `{"resourceType":"Patient","name":[{"family":"\ud800"}]}`,
+			[]issueKey{{"value", "Patient.name[0].family"}}},
+		{"lone low surrogate", `{"resourceType":"Patient","name":[{"given":["a","x\udc00y"]}]}`,
+			[]issueKey{{"value", "Patient.name[0].given[1]"}}},
+		{"high surrogate before a letter", `{"resourceType":"Patient","name":[{"family":"\ud800\u0041"}]}`,
+			[]issueKey{{"value", "Patient.name[0].family"}}},
+		{"two high surrogates", `{"resourceType":"Patient","name":[{"family":"\ud800\ud800"}]}`,
+			[]issueKey{{"value", "Patient.name[0].family"}}},
+		{"surrogate pair accepted", `{"resourceType":"Patient","name":[{"family":"\ud83d\ude00"}]}`, nil},
+		{"lone surrogate in a key", `{"resourceType":"Patient","name":[{"\udbff":"x"}]}`,
+			[]issueKey{{"structure", "Patient.name[0]"}}},
+		{"number overflows in integer", `{"resourceType":"Patient","multipleBirthInteger":1e999}`,
+			[]issueKey{{"value", "Patient.multipleBirth.ofType(integer)"}}},
+		{"number overflows in decimal", obsHead + `,"valueQuantity":{"value":2e308}}`,
+			[]issueKey{{"value", "Observation.value.ofType(Quantity).value"}}},
+		{"negative number overflows", obsHead + `,"valueQuantity":{"value":-1E+999}}`,
+			[]issueKey{{"value", "Observation.value.ofType(Quantity).value"}}},
+		{"long number overflows", obsHead + `,"component":[{"code":{"text":"x"},"valueQuantity":{"value":1` + strings.Repeat("0", 400) + `}}]}`,
+			[]issueKey{{"value", "Observation.component[0].value.ofType(Quantity).value"}}},
+		{"number underflow accepted", obsHead + `,"valueQuantity":{"value":1e-400}}`, nil},
+		{"largest float accepted", obsHead + `,"valueQuantity":{"value":1.7976931348623157e308}}`, nil},
+		{"integer beyond 64 bits", `{"resourceType":"Patient","multipleBirthInteger":99999999999999999999}`,
+			[]issueKey{{"value", "Patient.multipleBirth.ofType(integer)"}}},
 
 		// Found by jsonformat.
 		{"resourceType in a data type", `{"resourceType":"Patient","name":[{"resourceType":"Patient","family":"x"}]}`,
@@ -101,7 +128,7 @@ func TestParseResourceRejects(t *testing.T) {
 		{"unknown choice type", obsHead + `,"valueFoo":1}`, []issueKey{{"structure", "Observation.valueFoo"}}},
 		{"unknown element in primitive extension", `{"resourceType":"Patient","_birthDate":{"foo":1}}`,
 			[]issueKey{{"structure", "Patient.birthDate.foo"}}},
-		{"unknown element in contained", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","foo":1}]}`,
+		{"unknown element in contained", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","foo":1}],"managingOrganization":{"reference":"#o"}}`,
 			[]issueKey{{"structure", "Patient.contained[0].foo"}}},
 		{"unknown element in bundle entry", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","foo":1}}]}`,
 			[]issueKey{{"structure", "Bundle.entry[0].resource.foo"}}},
@@ -210,8 +237,8 @@ func TestParseResourceRejects(t *testing.T) {
 		{"paired null accepted", `{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,{"id":"x"}]}]}`, nil},
 		{"paired null with extension accepted", `{"resourceType":"Patient","name":[{"given":[null,"b"],"_given":[{"extension":[{"url":"http://x","valueCode":"masked"}]},null]}]}`, nil},
 		{"paired null in enum code array accepted", `{"resourceType":"Questionnaire","status":"draft","subjectType":["Patient",null],"_subjectType":[null,{"id":"s"}]}`, nil},
-		{"paired null in contained accepted", `{"resourceType":"Patient","contained":[{"resourceType":"Patient","name":[{"given":[null],"_given":[{"id":"x"}]}]}]}`, nil},
-		{"contained with paired null still validated", `{"resourceType":"Patient","contained":[{"resourceType":"Patient","id":"a b","name":[{"given":[null],"_given":[{"id":"x"}]}]}]}`,
+		{"paired null in contained accepted", `{"resourceType":"Patient","contained":[{"resourceType":"Patient","id":"p","name":[{"given":[null],"_given":[{"id":"x"}]}]}],"link":[{"other":{"reference":"#p"},"type":"seealso"}]}`, nil},
+		{"contained with paired null still validated", `{"resourceType":"Patient","contained":[{"resourceType":"Patient","id":"a b","name":[{"given":[null],"_given":[{"id":"x"}]}]}],"link":[{"other":{"reference":"#a b"},"type":"seealso"}]}`,
 			[]issueKey{{"value", "Patient.contained[0].id"}}},
 		{"paired null extension still validated", `{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,{"foo":1}]}]}`,
 			[]issueKey{{"structure", "Patient.name[0].given[1].foo"}}},
@@ -223,15 +250,15 @@ func TestParseResourceRejects(t *testing.T) {
 			[]issueKey{{"invariant", "Patient.modifierExtension[0]"}}},
 		{"extension on primitive with neither", `{"resourceType":"Patient","_birthDate":{"extension":[{"url":"http://x"}]}}`,
 			[]issueKey{{"invariant", "Patient.birthDate.extension[0]"}}},
-		{"contained required element", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","code":{"text":"x"}}]}`,
+		{"contained required element", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","id":"o","code":{"text":"x"},"subject":{"reference":"#"}}]}`,
 			[]issueKey{{"required", "Patient.contained[0].status"}}},
-		{"contained invalid id", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"a b","name":"x"}]}`,
+		{"contained invalid id", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"a b","name":"x"}],"managingOrganization":{"reference":"#a b"}}`,
 			[]issueKey{{"value", "Patient.contained[0].id"}}},
-		{"contained nested contained", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","contained":[{"resourceType":"Organization","id":"p"}]}]}`,
+		{"contained nested contained", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","contained":[{"resourceType":"Organization","id":"p"}]}],"managingOrganization":{"reference":"#o"}}`,
 			[]issueKey{{"invariant", "Patient.contained[0].contained"}}},
-		{"contained with versionId", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","meta":{"versionId":"1"}}]}`,
+		{"contained with versionId", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","meta":{"versionId":"1"}}],"managingOrganization":{"reference":"#o"}}`,
 			[]issueKey{{"invariant", "Patient.contained[0].meta.versionId"}}},
-		{"contained with security label", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","meta":{"security":[{"code":"R"}]}}]}`,
+		{"contained with security label", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","meta":{"security":[{"code":"R"}]}}],"managingOrganization":{"reference":"#o"}}`,
 			[]issueKey{{"invariant", "Patient.contained[0].meta.security"}}},
 		{"reference with invalid id", `{"resourceType":"Patient","managingOrganization":{"reference":"Organization/a b"}}`,
 			[]issueKey{{"value", "Patient.managingOrganization.reference"}}},
@@ -261,7 +288,7 @@ func TestParseResourceRejects(t *testing.T) {
 			[]issueKey{{"invariant", "Patient.text.div"}}},
 		{"narrative two roots", narrative(`<div xmlns="http://www.w3.org/1999/xhtml">a</div><div xmlns="http://www.w3.org/1999/xhtml">b</div>`),
 			[]issueKey{{"invariant", "Patient.text.div"}}},
-		{"contained narrative script", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><script/>x</div>"}}]}`,
+		{"contained narrative script", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><script/>x</div>"}}],"managingOrganization":{"reference":"#o"}}`,
 			[]issueKey{{"invariant", "Patient.contained[0].text.div"}}},
 		{"narrative accepted", narrative(`<div xmlns="http://www.w3.org/1999/xhtml"><table><tr><td>&nbsp;<b>x</b></td></tr></table><img src="#pic"/></div>`),
 			nil},
@@ -269,6 +296,54 @@ func TestParseResourceRejects(t *testing.T) {
 			nil},
 		{"bundle entry resource required element", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","link":[{"type":"seealso"}]}}]}`,
 			[]issueKey{{"required", "Bundle.entry[0].resource.link[0].other"}}},
+
+		// dom-3, ref-1 and unique contained ids.
+		{"contained not referenced", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x"},{"resourceType":"Organization","id":"o2","name":"y"}],"managingOrganization":{"reference":"#o1"}}`,
+			[]issueKey{{"invariant", "Patient.contained[1]"}}},
+		{"contained without id", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","name":"x"}]}`,
+			[]issueKey{{"invariant", "Patient.contained[0]"}}},
+		{"contained without id referring to container", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"#"}}]}`,
+			[]issueKey{{"invariant", "Patient.contained[0]"}}},
+		{"contained named only in a string", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x"}],"name":[{"text":"#o1"}]}`,
+			[]issueKey{{"invariant", "Patient.contained[0]"}}},
+		{"contained named only in the narrative", `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><a href=\"#o1\">x</a></div>"},"contained":[{"resourceType":"Organization","id":"o1","name":"x"}]}`,
+			[]issueKey{{"invariant", "Patient.contained[0]"}}},
+		{"local reference to missing contained", `{"resourceType":"Patient","managingOrganization":{"reference":"#o2"}}`,
+			[]issueKey{{"invariant", "Patient.managingOrganization.reference"}}},
+		{"local reference to other contained id", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x"}],"managingOrganization":{"reference":"#o1"},"generalPractitioner":[{"reference":"#o2"}]}`,
+			[]issueKey{{"invariant", "Patient.generalPractitioner[0].reference"}}},
+		{"local reference in contained to missing", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","id":"obs","status":"final","code":{"text":"x"},"subject":{"reference":"#"},"performer":[{"reference":"#nobody"}]}]}`,
+			[]issueKey{{"invariant", "Patient.contained[0].performer[0].reference"}}},
+		{"local reference in extension to missing", `{"resourceType":"Patient","extension":[{"url":"http://x","valueReference":{"reference":"#nope"}}]}`,
+			[]issueKey{{"invariant", "Patient.extension[0].value.ofType(Reference).reference"}}},
+		{"contained ids repeated", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x"},{"resourceType":"Organization","id":"o1","name":"y"}],"managingOrganization":{"reference":"#o1"}}`,
+			[]issueKey{{"invariant", "Patient.contained[1].id"}}},
+		{"bundle entries are separate scopes", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x"}]}},{"resource":{"resourceType":"Patient","managingOrganization":{"reference":"#o1"}}}]}`,
+			[]issueKey{{"invariant", "Bundle.entry[0].resource.contained[0]"}, {"invariant", "Bundle.entry[1].resource.managingOrganization.reference"}}},
+		{"contained referenced by canonical accepted", `{"resourceType":"Questionnaire","status":"draft","contained":[{"resourceType":"ValueSet","id":"vs","status":"draft"}],"item":[{"linkId":"1","type":"choice","answerValueSet":"#vs"}]}`, nil},
+		{"contained referring to container accepted", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","id":"obs","status":"final","code":{"text":"x"},"subject":{"reference":"#"}}]}`, nil},
+		{"contained referenced from other contained accepted", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x","partOf":{"reference":"#o2"}},{"resourceType":"Organization","id":"o2","name":"y"}],"managingOrganization":{"reference":"#o1"}}`, nil},
+		{"reference to container accepted", `{"resourceType":"Patient","link":[{"other":{"reference":"#"},"type":"seealso"}]}`, nil},
+		{"uri named reference is no local reference", `{"resourceType":"DetectedIssue","status":"final","reference":"#x"}`, nil},
+		{"contained in bundle entry referenced accepted", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x"}],"managingOrganization":{"reference":"#o1"}}}]}`, nil},
+
+		// Keys starting with "_".
+		{"value key in primitive extension", `{"resourceType":"Patient","_gender":{"value":"female"}}`,
+			[]issueKey{{"structure", "Patient.gender.value"}}},
+		{"value key in primitive array extension", `{"resourceType":"Patient","name":[{"given":["a"],"_given":[{"value":"b"}]}]}`,
+			[]issueKey{{"structure", "Patient.name[0].given[0].value"}}},
+		{"underscore on complex element", `{"resourceType":"Patient","_name":[{"id":"x"}]}`,
+			[]issueKey{{"structure", "Patient.name"}}},
+		{"underscore on complex choice", obsHead + `,"_valueQuantity":{"id":"x"}}`,
+			[]issueKey{{"structure", "Observation.value.ofType(Quantity)"}}},
+		{"underscore on unknown element", `{"resourceType":"Patient","_foo":{"id":"x"}}`,
+			[]issueKey{{"structure", "Patient._foo"}}},
+		{"resource id given only as extension", `{"resourceType":"Patient","_id":{"extension":[{"url":"http://x","valueString":"y"}]}}`,
+			[]issueKey{{"value", "Patient.id"}}},
+		{"underscore on narrative div", `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>","_div":{"id":"d"}}}`,
+			[]issueKey{{"structure", "Patient.text.div"}}},
+		{"escaped underscore on narrative div", `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>","_\u0064iv":{"id":"d"}}}`,
+			[]issueKey{{"structure", "Patient.text.div"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -315,6 +390,23 @@ func TestParseResourceDiagnostics(t *testing.T) {
 		{"reference type", `{"resourceType":"Patient","managingOrganization":{"reference":"Patient/2"}}`,
 			`reference "Patient/2" points to a resource of type Patient, but Patient.managingOrganization may only refer to Organization`},
 		{"choice two values", obsHead + `,"valueQuantity":{"value":1},"valueString":"x"}`, `(valueQuantity, valueString)`},
+		{"lone surrogate", `{"resourceType":"Patient","name":[{"family":"\ud800"}]}`, `invalid string at Patient.name[0].family: the escape \ud800 is half of a UTF-16 surrogate pair`},
+		{"number out of range", `{"resourceType":"Patient","multipleBirthInteger":1e999}`, `invalid number 1e999 at Patient.multipleBirth.ofType(integer): number out of range`},
+		{"integer out of 32 bits", `{"resourceType":"Patient","multipleBirthInteger":99999999999999999999}`, `out of range for integer (32-bit): must be between -2147483648 and 2147483647`},
+		{"unsignedInt out of range", `{"resourceType":"Patient","photo":[{"size":-1}]}`, `out of range for unsignedInt: must be between 0 and 2147483647`},
+		{"dom-3", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x"}]}`, `dom-3: the contained resource Patient.contained[0] (id "o1") is not referenced`},
+		{"ref-1", `{"resourceType":"Patient","managingOrganization":{"reference":"#o2"}}`, `ref-1: the local reference "#o2" at Patient.managingOrganization.reference names no contained resource`},
+		{"contained ids repeated", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x"},{"resourceType":"Organization","id":"o1","name":"y"}],"managingOrganization":{"reference":"#o1"}}`,
+			`contained resources Patient.contained[0] and Patient.contained[1] have the same id "o1"`},
+		{"value key in primitive extension", `{"resourceType":"Patient","_gender":{"value":"female"}}`,
+			`unknown element "value" in the "_gender" object of Patient.gender, which may contain only "id" and "extension"`},
+		{"unknown key in primitive extension", `{"resourceType":"Patient","_birthDate":{"foo":1}}`,
+			`unknown element "foo" in the "_birthDate" object of Patient.birthDate, which may contain only "id" and "extension"`},
+		{"underscore on complex element", `{"resourceType":"Patient","_name":[{"id":"x"}]}`,
+			`"_name" is not allowed in Patient: Patient.name is not a primitive element`},
+		{"underscore on unknown element", `{"resourceType":"Patient","_foo":{"id":"x"}}`, `unknown element "_foo" in Patient; Patient has no element foo`},
+		{"resource id given only as extension", `{"resourceType":"Patient","_id":{"id":"x"}}`,
+			`Patient.id has no value, only the "_id" object with its id or extensions`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -413,6 +505,157 @@ func TestParseResourceDepth(t *testing.T) {
 	if got := keysOf(invalidErr.Issues); len(got) != 1 || got[0].Code != "too-costly" {
 		t.Errorf("issues = %v, want only the depth issue", got)
 	}
+}
+
+func TestParseResourceDepthBeforeDecoding(t *testing.T) {
+	// encoding/json stops at 10,000 levels with an error of its own, so
+	// bodies nested that deep show that the depth check runs first.
+	deepArrays := strings.Repeat("[", 20000)
+	tests := []struct {
+		name           string
+		body           string
+		limits         Limits
+		wantExpression string
+	}{
+		{"closed arrays", `{"resourceType":"Patient","extension":` + deepArrays + strings.Repeat("]", 20000) + `}`,
+			DefaultLimits(), "Patient.extension" + strings.Repeat("[0]", 63)},
+		{"arrays never closed", `{"resourceType":"Patient","extension":` + deepArrays,
+			DefaultLimits(), "Patient.extension" + strings.Repeat("[0]", 63)},
+		{"objects", `{"resourceType":"Patient","extension":[` + strings.Repeat(`{"extension":[`, 10000),
+			DefaultLimits(), "Patient" + strings.Repeat(".extension[0]", 32)},
+		{"resourceType after the deep part", `{"extension":` + deepArrays + strings.Repeat("]", 20000) + `,"resourceType":"Patient"}`,
+			DefaultLimits(), "$.extension" + strings.Repeat("[0]", 63)},
+		{"top-level array", deepArrays, DefaultLimits(), "$" + strings.Repeat("[0]", 64)},
+		{"inside a contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","valueQuantity":{"extension":[{"url":"x"}]}}]}`,
+			Limits{MaxDepth: 5}, "Patient.contained[0].value.ofType(Quantity).extension[0]"},
+		{"inside a bundle entry", `{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Observation","valueQuantity":{"extension":[{"url":"x"}]}}}]}`,
+			Limits{MaxDepth: 5}, "Bundle.entry[0].resource.value.ofType(Quantity).extension"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			invalidErr := parseInvalidWith(t, tt.body, tt.limits)
+			want := []issueKey{{"too-costly", tt.wantExpression}}
+			if got := keysOf(invalidErr.Issues); !slices.Equal(got, want) {
+				t.Errorf("issues = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want []issueKey // nil when the body passes
+	}{
+		{"patch document", `[{"op":"replace","path":"/active","value":false}]`, nil},
+		{"empty", ``, []issueKey{{"required", ""}}},
+		{"syntax error", `[{"op":}]`, []issueKey{{"structure", ""}}},
+		{"too deep", strings.Repeat("[", 20000), []issueKey{{"too-costly", "$" + strings.Repeat("[0]", 64)}}},
+		{"duplicate key", `[{"op":"add","op":"remove"}]`, []issueKey{{"structure", "$[0].op"}}},
+		{"lone surrogate", `[{"op":"add","path":"/name/0/family","value":"\udfff"}]`, []issueKey{{"value", "$[0].value"}}},
+		{"number out of range", `[{"op":"add","path":"/multipleBirthInteger","value":1e400}]`, []issueKey{{"value", "$[0].value"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckJSON([]byte(tt.body), DefaultLimits())
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("CheckJSON rejected a valid body: %v", err)
+				}
+				return
+			}
+			var invalidErr *InvalidError
+			if !errors.As(err, &invalidErr) {
+				t.Fatalf("CheckJSON error = %v, want *InvalidError", err)
+			}
+			if got := keysOf(invalidErr.Issues); !slices.Equal(got, tt.want) {
+				t.Errorf("issues = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseResourceManyKeys checks objects with 200,000 keys. The duplicate
+// check keeps the keys of a large object in a map, so its cost is linear
+// in the number of keys. Comparing each key with every earlier one took
+// over a minute on this body.
+func TestParseResourceManyKeys(t *testing.T) {
+	const n = 200000
+	object := `{"url":"http://x","valueString":"v",` + manyKeys(n)
+
+	invalidErr := parseInvalid(t, `{"resourceType":"Patient","extension":[`+object+`,"k199999":0}]}`)
+	want := []issueKey{{"structure", "Patient.extension[0].k199999"}}
+	if got := keysOf(invalidErr.Issues); !slices.Equal(got, want) {
+		t.Errorf("issues = %v, want %v", got, want)
+	}
+
+	if err := CheckJSON([]byte(`[`+object+`}]`), DefaultLimits()); err != nil {
+		t.Errorf("CheckJSON rejected %d distinct keys: %v", n, err)
+	}
+}
+
+func TestParseResourceIssueCap(t *testing.T) {
+	repeat := func(item string, n int) string {
+		return strings.TrimSuffix(strings.Repeat(item+",", n), ",")
+	}
+	contained := func(n int) string {
+		var items []string
+		for i := range n {
+			items = append(items, fmt.Sprintf(`{"resourceType":"Organization","id":"o%d","name":"x"}`, i))
+		}
+		return strings.Join(items, ",")
+	}
+	tests := []struct {
+		name         string
+		body         string
+		wantCode     string
+		wantUnlisted int
+	}{
+		{"repeated key", `{"resourceType":"Patient",` + repeat(`"active":true`, 100000) + `}`, "structure", 99999 - maxIssues},
+		{"lone surrogates", `{"resourceType":"Patient","name":[{"given":[` + repeat(`"\ud800"`, 5000) + `]}]}`, "value", 5000 - maxIssues},
+		{"empty strings", `{"resourceType":"Patient","name":[{"given":[` + repeat(`""`, 5000) + `]}]}`, "value", 5000 - maxIssues},
+		{"numbers for strings", `{"resourceType":"Patient","name":[{"given":[` + repeat(`1`, 5000) + `]}]}`, "value", 5000 - maxIssues},
+		{"unreferenced contained", `{"resourceType":"Patient","contained":[` + contained(500) + `]}`, "invariant", 500 - maxIssues},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			issues := parseInvalid(t, tt.body).Issues
+			if len(issues) != maxIssues+1 {
+				t.Fatalf("%d issues, want %d and one that counts the rest", len(issues), maxIssues)
+			}
+			for _, issue := range issues[:maxIssues] {
+				if issue.Code != tt.wantCode {
+					t.Fatalf("issue %+v: code %q, want %q", issue, issue.Code, tt.wantCode)
+				}
+			}
+			last := issues[maxIssues]
+			if last.Code != "too-costly" || len(last.Expression) != 0 {
+				t.Errorf("last issue = %+v, want code too-costly without expression", last)
+			}
+			if want := fmt.Sprintf("%d more problems not listed", tt.wantUnlisted); !strings.Contains(last.Diagnostics, want) {
+				t.Errorf("last issue diagnostics = %q, want %q", last.Diagnostics, want)
+			}
+		})
+	}
+
+	// A body with exactly maxIssues problems lists them all.
+	issues := parseInvalid(t, `{"resourceType":"Patient",`+repeat(`"active":true`, maxIssues+1)+`}`).Issues
+	if len(issues) != maxIssues || issues[len(issues)-1].Code != "structure" {
+		t.Errorf("%d issues, last %+v; want %d duplicate-key issues", len(issues), issues[len(issues)-1], maxIssues)
+	}
+}
+
+// manyKeys returns n members "k0":0, "k1":1, ... of a JSON object.
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d":%d`, i, i)
+	}
+	return b.String()
 }
 
 func parseInvalidWith(t *testing.T, body string, limits Limits) *InvalidError {
@@ -525,4 +768,33 @@ func TestParseResourceConcurrent(t *testing.T) {
 			t.Error(msg)
 		}
 	}
+}
+
+// FuzzParseResource checks that any body gives a resource or an
+// *InvalidError, never a panic or another error, and that the issue count
+// stays within maxIssues and the one issue that counts the rest.
+func FuzzParseResource(f *testing.F) {
+	for _, seed := range []string{
+		summaryPatient,
+		`{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o1","name":"x"}],"managingOrganization":{"reference":"#o1"}}`,
+		`{"resourceType":"Patient","_gender":{"value":"female"},"_name":[{"id":"x"}],"_id":{"id":"x"}}`,
+		`{"resourceType":"Patient","name":[{"family":"\ud800","given":["a",null],"_given":[null,{"id":"g"}]}]}`,
+		obsHead + `,"valueQuantity":{"value":1e999}}`,
+		`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","managingOrganization":{"reference":"#x"}}}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, err := ParseResource(body, DefaultLimits())
+		if err == nil {
+			return
+		}
+		var invalidErr *InvalidError
+		if !errors.As(err, &invalidErr) {
+			t.Fatalf("error %v is not an *InvalidError", err)
+		}
+		if len(invalidErr.Issues) == 0 || len(invalidErr.Issues) > maxIssues+1 {
+			t.Fatalf("%d issues, want 1 to %d", len(invalidErr.Issues), maxIssues+1)
+		}
+	})
 }

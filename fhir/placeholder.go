@@ -21,13 +21,28 @@ import (
 // becomes an empty object, and a null in the value array a valid value of
 // the element's type. Ward's own checks still see the original, and reject
 // a null without a partner.
+//
+// The copy also lacks every "_div" key: jsonformat (google/fhir go v0.7.4)
+// fails with an internal error on one, because its Xhtml proto has no
+// extension field, and Ward's own checks reject the key.
 func jsonformatInput(body []byte, object map[string]any) []byte {
-	if !bytes.Contains(body, []byte("null")) {
+	hasNull := bytes.Contains(body, []byte("null"))
+	// A key can be written with escapes, as in "_\u0064iv".
+	hasDiv := bytes.Contains(body, []byte(`"_div"`)) || bytes.Contains(body, []byte(`\u`))
+	if !hasNull && !hasDiv {
 		return body
 	}
+
 	filled := deepCopy(object).(map[string]any)
 	root, _ := filled["resourceType"].(string)
-	if !fillPlaceholders(filled, filled, root) {
+	changed := false
+	if hasNull {
+		changed = fillPlaceholders(filled, filled, root)
+	}
+	if hasDiv {
+		changed = deleteKey(filled, "_div") || changed
+	}
+	if !changed {
 		return body
 	}
 	out, err := Marshal(filled)
@@ -35,6 +50,27 @@ func jsonformatInput(body []byte, object map[string]any) []byte {
 		return body
 	}
 	return out
+}
+
+// deleteKey removes key from value and every object under it, and reports
+// whether it removed any.
+func deleteKey(value any, key string) bool {
+	deleted := false
+	switch v := value.(type) {
+	case map[string]any:
+		if _, ok := v[key]; ok {
+			delete(v, key)
+			deleted = true
+		}
+		for _, item := range v {
+			deleted = deleteKey(item, key) || deleted
+		}
+	case []any:
+		for _, item := range v {
+			deleted = deleteKey(item, key) || deleted
+		}
+	}
+	return deleted
 }
 
 // fillPlaceholders replaces paired nulls in object, whose JSON-key path is

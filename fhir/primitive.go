@@ -36,11 +36,11 @@ func explainPrimitive(typeName string, value any) string {
 	case "boolean":
 		return "must be the JSON literal true or false, found " + jsonKind(value)
 	case "integer":
-		return explainInteger(value, -2147483648)
+		return explainInteger(value, "integer (32-bit)", -2147483648)
 	case "unsignedInt":
-		return explainInteger(value, 0)
+		return explainInteger(value, "unsignedInt", 0)
 	case "positiveInt":
-		return explainInteger(value, 1)
+		return explainInteger(value, "positiveInt", 1)
 	case "decimal":
 		number, ok := value.(json.Number)
 		if !ok {
@@ -94,22 +94,28 @@ func explainPrimitive(typeName string, value any) string {
 	return "not a valid " + typeName
 }
 
-func explainInteger(value any, min int64) string {
+// wholeNumberPattern matches a JSON number without fraction or exponent.
+var wholeNumberPattern = regexp.MustCompile(`^-?[0-9]+$`)
+
+// explainInteger explains why value is not an integer of the type named
+// typeName, whose range is min..2147483647.
+func explainInteger(value any, typeName string, min int64) string {
 	number, ok := value.(json.Number)
 	if !ok {
 		return "must be a JSON number, found " + jsonKind(value)
 	}
-	n, err := strconv.ParseInt(string(number), 10, 64)
-	if err != nil {
-		if _, floatErr := strconv.ParseFloat(string(number), 64); floatErr == nil {
-			return "must be a whole number without fraction or exponent"
+	outOfRange := fmt.Sprintf("out of range for %s: must be between %d and 2147483647", typeName, min)
+	if wholeNumberPattern.MatchString(string(number)) {
+		n, err := strconv.ParseInt(string(number), 10, 64)
+		if err != nil || n < min || n > 2147483647 {
+			return outOfRange
 		}
-		return "not a number"
+		return "not accepted as an integer"
 	}
-	if n < min || n > 2147483647 {
-		return fmt.Sprintf("out of range %d..2147483647", min)
+	if _, err := strconv.ParseFloat(string(number), 64); err == nil {
+		return "must be a whole number without fraction or exponent"
 	}
-	return "not accepted as an integer"
+	return "not a number"
 }
 
 // explainDateTime checks a date, dateTime or instant piece by piece.

@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"errors"
 	"slices"
 	"sort"
 	"testing"
@@ -90,7 +91,10 @@ func TestSummaryModes(t *testing.T) {
 				t.Errorf("Summary modified its input")
 			}
 
-			// The existing tag stays, and the result is still a valid resource.
+			// The existing tag stays, and the result is still a valid resource,
+			// except that _summary=true drops contained (not a summary
+			// element), so the local reference to it breaks ref-1. The
+			// SUBSETTED tag tells the client that the resource is incomplete.
 			meta := got["meta"].(map[string]any)
 			if first := meta["tag"].([]any)[0].(map[string]any); first["code"] != "t" {
 				t.Errorf("existing tag lost: %v", meta["tag"])
@@ -99,8 +103,20 @@ func TestSummaryModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := ParseResource(body, DefaultLimits()); err != nil {
-				t.Errorf("summary is not a valid resource: %v", err)
+			_, err = ParseResource(body, DefaultLimits())
+			if tt.mode != "true" {
+				if err != nil {
+					t.Errorf("summary is not a valid resource: %v", err)
+				}
+				return
+			}
+			var invalidErr *InvalidError
+			if !errors.As(err, &invalidErr) {
+				t.Fatalf("summary error = %v, want the ref-1 issue", err)
+			}
+			want := []issueKey{{"invariant", "Patient.managingOrganization.reference"}}
+			if got := keysOf(invalidErr.Issues); !slices.Equal(got, want) {
+				t.Errorf("summary issues = %v, want %v: %v", got, want, err)
 			}
 		})
 	}

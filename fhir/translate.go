@@ -15,11 +15,30 @@ func parseIssue(object map[string]any, p jsonformatProblem) Issue {
 	loc := locate(object, p.Path)
 
 	switch {
+	case p.Path == "":
+		// jsonformat names no element when its JSON reader fails. The
+		// checks before it (scan.go) catch what is known to cause this.
+		issue.Code = "structure"
+		issue.Diagnostics = "jsonformat could not read the resource: " + truncate(joinDetails(p), 200)
+
 	case p.Details == "unknown field":
 		key, _ := keyInDiagnostics(p)
 		issue.Code = "structure"
-		issue.Expression = expressionList(locate(object, p.Path+"."+key).expression)
-		issue.Diagnostics = fmt.Sprintf("unknown element %q in %s", key, loc.expression)
+		issue.Expression, issue.Diagnostics = unknownElement(object, p.Path, key)
+
+	case p.Details == "invalid field":
+		// jsonformat reads a key that names a field of its proto but no FHIR
+		// element, such as "value" in "_gender": {"value": "female"}.
+		parentPath := trimLastStep(p.Path)
+		key := strings.TrimPrefix(p.Path, parentPath+".")
+		issue.Code = "structure"
+		issue.Expression = expressionList(loc.expression)
+		if holder, ok := primitiveExtensionObject(parentPath); ok {
+			issue.Diagnostics = fmt.Sprintf(`unknown element %q in the "%s" object of %s, which may contain only "id" and "extension"`,
+				key, holder, locate(object, parentPath).expression)
+		} else {
+			issue.Diagnostics = fmt.Sprintf("unknown element %q in %s", key, locate(object, parentPath).expression)
+		}
 
 	case strings.HasPrefix(p.Details, "cannot accept multiple values for "):
 		key, _ := keyInDiagnostics(p)
@@ -107,16 +126,25 @@ func parseIssue(object map[string]any, p jsonformatProblem) Issue {
 
 // validatorIssues translates the findings of jsonformat's validator. A
 // missing required element whose expression is in removed was taken out by
-// pruneProblems and is not reported.
-func validatorIssues(object map[string]any, problems []jsonformatProblem, removed []string) []Issue {
+// pruneProblems and is not reported. At most maxIssues findings become
+// issues, and the second result counts the rest.
+func validatorIssues(object map[string]any, problems []jsonformatProblem, removed []string) ([]Issue, int) {
+	if len(problems) > maxIssues {
+		sortProblems(problems)
+	}
 	var issues []Issue
-	for _, p := range problems {
+	for i, p := range problems {
+		if len(issues) == maxIssues {
+			// NOTE: the count may include a missing element that was
+			// removed by pruneProblems and would not have been reported.
+			return issues, len(problems) - i
+		}
 		issue, keep := validatorIssue(object, p, removed)
 		if keep {
 			issues = append(issues, issue)
 		}
 	}
-	return issues
+	return issues, 0
 }
 
 var missingFieldPattern = regexp.MustCompile(`^missing required field "([^"]+)"$`)
@@ -167,6 +195,15 @@ func validatorIssue(object map[string]any, p jsonformatProblem, removed []string
 			issue.Diagnostics = fmt.Sprintf("invalid reference %q: %s", reference, p.Details)
 		}
 
+	case !loc.found && hasPrimitiveExtension(loc):
+		// NOTE: FHIR allows a primitive with extensions and no value, but
+		// jsonformat (google/fhir go v0.7.4) checks the format of an id or
+		// code element even when the value is absent, so Ward rejects it.
+		issue.Code = "value"
+		typeName := typeNameOr(loc, primitiveFromDetails(p.Details))
+		issue.Diagnostics = fmt.Sprintf(`%s has no value, only the "_%s" object with its id or extensions; Ward requires a value for an element of type %s`,
+			loc.expression, loc.key, typeName)
+
 	default:
 		// Formats of id, code, oid, uuid, uri and integer ranges.
 		issue.Code = "value"
@@ -174,6 +211,48 @@ func validatorIssue(object map[string]any, p jsonformatProblem, removed []string
 		issue.Diagnostics = fmt.Sprintf("invalid value %s for %s: %s", literal(loc.value, loc.found), typeName, explainPrimitive(typeName, loc.value))
 	}
 	return issue, true
+}
+
+// hasPrimitiveExtension reports whether the object that holds loc's
+// element has the element's "_" companion key.
+func hasPrimitiveExtension(loc location) bool {
+	if loc.parent == nil || loc.key == "" || strings.HasPrefix(loc.key, "_") {
+		return false
+	}
+	_, ok := loc.parent["_"+loc.key]
+	return ok
+}
+
+// unknownElement describes the unknown key in the object at path.
+func unknownElement(object map[string]any, path, key string) ([]string, string) {
+	parent := locate(object, path).expression
+	if holder, ok := primitiveExtensionObject(path); ok {
+		return expressionList(locate(object, path+"."+key).expression),
+			fmt.Sprintf(`unknown element %q in the "%s" object of %s, which may contain only "id" and "extension"`, key, holder, parent)
+	}
+	if !strings.HasPrefix(key, "_") {
+		return expressionList(locate(object, path+"."+key).expression), fmt.Sprintf("unknown element %q in %s", key, parent)
+	}
+
+	// jsonformat accepts "_x" for every primitive element x, so a known x
+	// here is a complex element.
+	element := locate(object, path+"."+key[1:])
+	if element.message != nil && primitiveTypeName(element.message) == "" {
+		return expressionList(element.expression),
+			fmt.Sprintf(`%q is not allowed in %s: %s is not a primitive element, so it has no "_" object; its id and extensions go inside %s itself`,
+				key, parent, element.expression, element.expression)
+	}
+	// There is no element to name, so the expression ends in the key as
+	// written.
+	return expressionList(parent + "." + key), fmt.Sprintf("unknown element %q in %s; %s has no element %s", key, parent, parent, key[1:])
+}
+
+// primitiveExtensionObject reports whether the last step of path is a
+// primitive's "_" object, such as "_birthDate" or "_given[1]", and returns
+// the step's name.
+func primitiveExtensionObject(path string) (string, bool) {
+	name, _ := splitIndexes(path[strings.LastIndexByte(path, '.')+1:])
+	return name, strings.HasPrefix(name, "_")
 }
 
 func typeNameOr(loc location, fallback string) string {
