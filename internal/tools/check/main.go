@@ -34,7 +34,7 @@ func main() {
 	flag.Parse()
 
 	steps := []step{{"go vet", []string{"go", "vet", "./..."}}}
-	steps = append(steps, step{"tests", testCommand(*race)})
+	steps = append(steps, testSteps(*race)...)
 	if !*short {
 		steps = append(steps,
 			step{"staticcheck", []string{"go", "run", staticcheck, "./..."}},
@@ -70,16 +70,23 @@ func (s step) run() error {
 	return cmd.Run()
 }
 
-// testCommand returns go test with -race when a C compiler is there for
-// cgo, which the race detector needs; otherwise the tests run without it.
-func testCommand(race bool) []string {
-	args := []string{"go", "test", "-count=1", "-timeout=15m"}
-	if race && cgoWorks() {
-		args = append(args, "-race")
-	} else if race {
-		fmt.Println("check: running the tests without -race: the race detector needs cgo and a C compiler")
+// testSteps returns the test runs. The race detector slows the tests
+// that replay whole public data sets (every R4 example, the Synthea
+// bundles) about fourfold, so the race run uses -short, which those tests
+// honour, and a second run without the race detector covers them.
+func testSteps(race bool) []step {
+	plain := step{"tests", []string{"go", "test", "-count=1", "-timeout=20m", "./..."}}
+	if !race {
+		return []step{plain}
 	}
-	return append(args, "./...")
+	if !cgoWorks() {
+		fmt.Println("check: running the tests without -race: the race detector needs cgo and a C compiler")
+		return []step{plain}
+	}
+	return []step{
+		{"tests with -race", []string{"go", "test", "-count=1", "-race", "-short", "-timeout=20m", "./..."}},
+		plain,
+	}
 }
 
 func cgoWorks() bool {
