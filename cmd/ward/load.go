@@ -196,9 +196,14 @@ func openLoadTarget(ctx context.Context, cfg loadConfig, stderr io.Writer) (load
 		return loadTarget{}, fmt.Errorf("the data directory %s is open in another process, probably a running "+
 			"ward serve; stop it, or load through it with --url", cfg.dataDir)
 	}
+	release, err := lockDataDir(cfg.dataDir)
+	if err != nil {
+		return loadTarget{}, err
+	}
 
 	store, err := sqlite.Open(ctx, cfg.dataDir)
 	if err != nil {
+		release()
 		return loadTarget{}, fmt.Errorf("open the embedded store in %s: %w", cfg.dataDir, err)
 	}
 	// Request lines are noise during a load; warnings and errors still
@@ -206,6 +211,7 @@ func openLoadTarget(ctx context.Context, cfg loadConfig, stderr io.Writer) (load
 	logger, err := newLogger("warn", "text", stderr)
 	if err != nil {
 		_ = store.Close()
+		release()
 		return loadTarget{}, err
 	}
 	api, err := resources.New(resources.Config{
@@ -217,10 +223,15 @@ func openLoadTarget(ctx context.Context, cfg loadConfig, stderr io.Writer) (load
 	})
 	if err != nil {
 		_ = store.Close()
+		release()
 		return loadTarget{}, err
 	}
 	client := &http.Client{Transport: loader.HandlerTransport{Handler: api}, Timeout: cfg.requestTimeout}
-	return loadTarget{client: client, baseURL: cfg.baseURL, close: store.Close}, nil
+	closeStore := func() error {
+		defer release()
+		return store.Close()
+	}
+	return loadTarget{client: client, baseURL: cfg.baseURL, close: closeStore}, nil
 }
 
 // loadOutput writes failures and the progress line to standard error. On

@@ -101,12 +101,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	store, err := openStore(ctx, cfg)
+	store, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := store.Close(); err != nil {
+		if err := closeStore(); err != nil {
 			logger.Error("closing the store failed", "error", err)
 		}
 	}()
@@ -169,15 +169,32 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-func openStore(ctx context.Context, cfg serveConfig) (storage.Backend, error) {
+// openStore opens the configured store. The returned close function
+// closes it and, for the embedded store, releases the data directory's
+// lock.
+func openStore(ctx context.Context, cfg serveConfig) (storage.Backend, func() error, error) {
 	if cfg.mongoURI != "" {
-		return openMongo(ctx, cfg.mongoURI)
+		store, err := openMongo(ctx, cfg.mongoURI)
+		if err != nil {
+			return nil, nil, err
+		}
+		return store, store.Close, nil
+	}
+
+	release, err := lockDataDir(cfg.dataDir)
+	if err != nil {
+		return nil, nil, err
 	}
 	store, err := sqlite.Open(ctx, cfg.dataDir)
 	if err != nil {
-		return nil, fmt.Errorf("open the embedded store in %s: %w", cfg.dataDir, err)
+		release()
+		return nil, nil, fmt.Errorf("open the embedded store in %s: %w", cfg.dataDir, err)
 	}
-	return store, nil
+	closeStore := func() error {
+		defer release()
+		return store.Close()
+	}
+	return store, closeStore, nil
 }
 
 func storeName(cfg serveConfig) string {

@@ -169,3 +169,27 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("stderr = %q", stderr.String())
 	}
 }
+
+func TestServeRefusesDataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	release, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--listen", freeLoopbackAddress(t), "--data-dir", dir}, &stderr, &stderr)
+	if code != 1 {
+		t.Errorf("exit code = %d, want 1", code)
+	}
+	if !strings.Contains(stderr.String(), "in use by another ward process") {
+		t.Errorf("stderr = %q, want it to say the directory is in use", stderr.String())
+	}
+
+	release()
+	again, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	again()
+}
