@@ -84,7 +84,12 @@ func (a *API) search(c *gin.Context, types []string, compartment *search.Compart
 	if err != nil {
 		return err
 	}
-	bundle["link"] = a.pageLinks(path, plan.Applied, plan.Query.Cursor, result.Page.NextCursor, result.Page.PrevCursor)
+	next, previous := result.Page.NextCursor, result.Page.PrevCursor
+	if plan.CountOnly {
+		// A count-only Bundle has no entries to page through.
+		next, previous = "", ""
+	}
+	bundle["link"] = a.pageLinks(path, plan.Applied, plan.Query.Cursor, next, previous)
 	a.writeJSON(c, http.StatusOK, f, bundle)
 	return nil
 }

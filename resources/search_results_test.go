@@ -263,6 +263,9 @@ func TestSearchTotalAndSummary(t *testing.T) {
 		if _, ok := count["entry"]; ok {
 			t.Errorf("%s returned entries", query)
 		}
+		if next := bundleLink(count, "next"); next != "" {
+			t.Errorf("%s has a next link %q; a count has no pages", query, next)
+		}
 	}
 
 	summary := s.searchBundle("/Patient?family=total&_summary=true&_count=1")
