@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,6 +26,27 @@ type bundleProcess struct {
 	// at is the lastUpdated of every version the Bundle writes, unless a
 	// resource's current version is later (see notBefore).
 	at time.Time
+
+	// readBytes counts the resource bytes that the Bundle's GET entries
+	// have put in the response so far (see maxBundleReadBytes).
+	readBytes int64
+}
+
+// maxBundleReadBytes caps what the GET entries of one Bundle may return
+// in all. Each search entry is bounded by _count and the include cap, but
+// a Bundle may hold thousands of them, and the response is built in
+// memory.
+const maxBundleReadBytes = 64 << 20
+
+// chargeRead adds n bytes to the Bundle's reads, failing the entry once
+// the Bundle is over maxBundleReadBytes.
+func (p *bundleProcess) chargeRead(n int) error {
+	p.readBytes += int64(n)
+	if p.readBytes > maxBundleReadBytes {
+		return newAPIError(http.StatusBadRequest, "too-costly", nil,
+			"the GET entries of this Bundle return more than %d MiB in all; split the Bundle or narrow its searches", maxBundleReadBytes>>20)
+	}
+	return nil
 }
 
 // entryFailure is an entry's error inside a transaction, which ends it.
@@ -162,6 +184,23 @@ func (p *bundleProcess) newRun(ctx context.Context, tx storage.Tx, transaction b
 // order they appear in.
 func (r *run) transaction(entries []*entry) error {
 	order := processingOrder(entries)
+
+	// Entries that name their resource by id claim it before any step
+	// runs, so that a DELETE and a PUT of one resource are reported as
+	// the overlap R4 forbids, not as the outcome of whichever ran first.
+	for _, e := range order {
+		if e.criteria != "" || e.id == "" {
+			continue
+		}
+		switch e.method {
+		case http.MethodDelete, http.MethodPut, http.MethodPatch:
+			if other, ok := r.owners[storage.Ref{Type: e.resourceType, ID: e.id}]; ok && other != e {
+				return &entryFailure{entry: e, err: badRequest("Bundle.entry[%d] acts on %s/%s too; a transaction may act on each resource only once", other.index, e.resourceType, e.id)}
+			}
+			r.owners[storage.Ref{Type: e.resourceType, ID: e.id}] = e
+		}
+	}
+
 	steps := []struct {
 		methods []string
 		step    func(*entry) error
@@ -304,6 +343,11 @@ func (r *run) rewriteLink(l link) (string, bool, error) {
 	if r.batchURLs[l.value] {
 		return "", false, badRequest("the reference %q names the fullUrl of an entry of this batch; batch entries are processed independently, so send entries that refer to each other as a transaction", l.value)
 	}
+	if strings.HasPrefix(l.value, "urn:uuid:") || strings.HasPrefix(l.value, "urn:oid:") {
+		// A urn: reference is a placeholder for an entry of this Bundle;
+		// stored as written it could never be resolved.
+		return "", false, badRequest("the reference %q names no entry of this Bundle; a urn:uuid or urn:oid reference must match the fullUrl of an entry that creates or updates a resource", l.value)
+	}
 	resourceType, criteria, ok := conditionalReference(l.value)
 	if !ok {
 		return "", false, nil
@@ -376,6 +420,9 @@ func (r *run) read(e *entry) error {
 		return err
 	}
 
+	if err := r.chargeRead(len(version.JSON)); err != nil {
+		return err
+	}
 	e.result = writeResult{status: http.StatusOK, version: version}
 	header := http.Header{}
 	if e.ifNoneMatch != "" {
@@ -428,6 +475,15 @@ func (r *run) searchEntry(e *entry) error {
 	}
 	bundle, err := r.api.searchBundle(plan, result)
 	if err != nil {
+		return err
+	}
+	size := 0
+	for _, group := range [][]storage.Resource{result.Page.Matches, result.Included} {
+		for _, res := range group {
+			size += len(res.JSON)
+		}
+	}
+	if err := r.chargeRead(size); err != nil {
 		return err
 	}
 	bundle["link"] = r.api.pageLinks(path, plan.Applied, plan.Query.Cursor, result.Page.NextCursor, result.Page.PrevCursor)
