@@ -23,8 +23,12 @@ check:
 generate:
 	fhir/definitions/generate.sh
 
+# Every benchmark: parsing, FHIRPath, index extraction, the SQLite store,
+# search over HTTP on a loopback server and loading Synthea. The ones that
+# use public test data read it from WARD_TESTDATA. docs/benchmarks.md
+# records the figures and the machine.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./fhir/... ./storage/...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 clean:
 	rm -rf bin
