@@ -86,7 +86,6 @@ func problemOf(v reflect.Value) (jsonformatProblem, bool) {
 // formats, missing required elements and reference target types.
 type reporter struct {
 	problems []jsonformatProblem
-	failure  error
 }
 
 func (r *reporter) ReportValidationError(path string, err error) error {

@@ -354,10 +354,7 @@ func TestParseResourceRejects(t *testing.T) {
 				return
 			}
 			got := keysOf(parseInvalid(t, tt.body).Issues)
-			want := keysOf(nil)
-			for _, w := range tt.want {
-				want = append(want, w)
-			}
+			want := append(keysOf(nil), tt.want...)
 			slices.SortFunc(want, func(a, b issueKey) int {
 				return strings.Compare(a.Code+" "+a.Expression, b.Code+" "+b.Expression)
 			})

@@ -474,7 +474,7 @@ func (s *jsonScanner) literal() bool {
 func (s *jsonScanner) checkNumber(token []byte) {
 	// With no exponent and at most 300 characters, the value is below
 	// 1e300, far inside the range.
-	if len(token) <= 300 && bytes.IndexAny(token, "eE") < 0 {
+	if len(token) <= 300 && !bytes.ContainsAny(token, "eE") {
 		return
 	}
 	_, err := strconv.ParseFloat(string(token), 64)

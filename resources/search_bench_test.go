@@ -27,10 +27,9 @@ import (
 type syntheaFacts struct {
 	resources int
 
-	// The patient with the most Observations, and that patient's family
-	// name and birth date.
-	patientID, family, birthDate string
-	observations                 map[string]int
+	// The patient with the most Observations.
+	patientID    string
+	observations map[string]int
 
 	// A code that the chosen patient's Observations use, and the date of
 	// one of them.

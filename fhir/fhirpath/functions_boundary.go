@@ -188,10 +188,10 @@ func decimalBoundary(d *Decimal, digits int64, hasDigits, high bool) (*Decimal, 
 
 // Truncate0 drops fraction digits beyond digits, rounding toward zero.
 func (d *Decimal) Truncate0(digits int) *Decimal {
-	if int32(digits) >= d.scale {
+	if digits >= int(d.scale) {
 		return d
 	}
-	r := &Decimal{scale: int32(digits)}
+	r := &Decimal{scale: int32(digits)} // #nosec G115 -- digits < d.scale, an int32, by the check above, and the only caller passes 0..maxBoundaryPrecision
 	r.coef.Quo(&d.coef, pow10(int(d.scale)-digits))
 	return r
 }

@@ -247,7 +247,7 @@ func (lx *lexer) quoted(q byte) (string, error) {
 			if err != nil {
 				return "", lx.errorf(lx.pos-2, lx.src[lx.pos-2:lx.pos+4], "invalid \\u escape, expected four hex digits")
 			}
-			b.WriteRune(rune(v))
+			b.WriteRune(rune(v)) // #nosec G115 -- v comes from four hex digits, so it is at most 0xFFFF
 			lx.pos += 4
 		default:
 			return "", lx.errorf(lx.pos-2, lx.src[lx.pos-2:lx.pos], "invalid escape sequence")
@@ -284,10 +284,7 @@ func (lx *lexer) temporal() error {
 		return nil
 	}
 	if strings.Contains(text, "T") {
-		dt := text
-		if strings.HasSuffix(dt, "T") {
-			dt = dt[:len(dt)-1]
-		}
+		dt := strings.TrimSuffix(text, "T")
 		if _, err := ParseDateTime(dt); err != nil {
 			return lx.errorf(start, lx.src[start:lx.pos], "invalid dateTime literal")
 		}

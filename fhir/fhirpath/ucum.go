@@ -227,7 +227,7 @@ func powUnit(u *ucumUnit, n int) *ucumUnit {
 		r.factor.Inv(r.factor)
 	}
 	for i := range r.dim {
-		r.dim[i] = u.dim[i] * int8(n)
+		r.dim[i] = u.dim[i] * int8(n) // #nosec G115 -- every caller rejects exponents outside -30..30 before calling powUnit
 	}
 	return r
 }

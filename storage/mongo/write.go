@@ -166,7 +166,7 @@ func retryPause(ctx context.Context, attempt int) error {
 		return nil
 	}
 	ceiling := min(time.Millisecond<<min(attempt, 7), 100*time.Millisecond)
-	timer := time.NewTimer(rand.N(ceiling) + time.Millisecond)
+	timer := time.NewTimer(rand.N(ceiling) + time.Millisecond) // #nosec G404 -- retry jitter, not a secret
 	defer timer.Stop()
 	select {
 	case <-timer.C:

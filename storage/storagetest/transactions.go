@@ -132,7 +132,7 @@ func testTxSeesOwnWrites(t *testing.T, b txBackend) {
 		}
 		r, err := tx.Read(ctx, "Patient", "new")
 		if err != nil {
-			return fmt.Errorf("Read of own create: %w", err)
+			return fmt.Errorf("read of own create: %w", err)
 		}
 		if r.VersionID != 1 {
 			t.Errorf("Read of own create: VersionID = %d, want 1", r.VersionID)
@@ -287,7 +287,9 @@ func testTxRollbackOnPanic(t *testing.T, b txBackend) {
 				t.Errorf("Transaction swallowed the panic of fn")
 			}
 		}()
-		b.Transaction(ctx, func(tx storage.Tx) error {
+		// fn panics, so Transaction has no error to return: the deferred
+		// recover above checks that the panic came through.
+		_ = b.Transaction(ctx, func(tx storage.Tx) error {
 			if err := writes(ctx, tx); err != nil {
 				return err
 			}

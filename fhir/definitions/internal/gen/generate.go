@@ -431,7 +431,7 @@ func buildCompartment(src *source, known map[string]format.Type, params format.S
 
 	for _, r := range src.compartment.Resource {
 		if t, ok := known[r.Code]; !ok || t.Kind != format.KindResource {
-			return nil, fmt.Errorf("Patient compartment lists %q, which is not an R4 resource type", r.Code)
+			return nil, fmt.Errorf("the Patient compartment lists %q, which is not an R4 resource type", r.Code)
 		}
 
 		codes := r.Param
@@ -450,7 +450,7 @@ func buildCompartment(src *source, known map[string]format.Type, params format.S
 		}
 		for _, code := range codes {
 			if !hasParameter(params, r.Code, code, known) {
-				return nil, fmt.Errorf("Patient compartment places %s by %q, which is not a search parameter of %s", r.Code, code, r.Code)
+				return nil, fmt.Errorf("the Patient compartment places %s by %q, which is not a search parameter of %s", r.Code, code, r.Code)
 			}
 		}
 		out[r.Code] = codes
