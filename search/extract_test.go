@@ -423,31 +423,65 @@ func TestExtractQuantity(t *testing.T) {
 	qty := func(code string, v, low, high float64, system, unit string) storage.IndexEntry {
 		return storage.IndexEntry{Param: code, Type: storage.TypeQuantity, Number: v, NumberLow: low, NumberHigh: high, System: system, Code: unit}
 	}
+	canonical := func(e storage.IndexEntry) storage.IndexEntry {
+		e.Canonical = true
+		return e
+	}
 	const ucum = "http://unitsofmeasure.org"
 	runExtractCases(t, []extractCase{
 		{
-			name:     "mg converts to g",
+			name:     "mg as written and in g",
 			resource: `{"resourceType":"Observation","valueQuantity":{"value":250,"unit":"mg","system":"http://unitsofmeasure.org","code":"mg"}}`,
 			param:    "value-quantity",
-			want:     []storage.IndexEntry{qty("value-quantity", 0.25, 0.2495, 0.2505, ucum, "g")},
+			want: []storage.IndexEntry{
+				qty("value-quantity", 250, 249.5, 250.5, ucum, "mg"),
+				canonical(qty("value-quantity", 0.25, 0.2495, 0.2505, ucum, "g")),
+			},
+		},
+		{
+			name:     "percent as written and as a pure number",
+			resource: `{"resourceType":"Observation","valueQuantity":{"value":7.4,"unit":"%","system":"http://unitsofmeasure.org","code":"%"}}`,
+			param:    "value-quantity",
+			want: []storage.IndexEntry{
+				qty("value-quantity", 7.4, 7.35, 7.45, ucum, "%"),
+				canonical(qty("value-quantity", 0.074, 0.0735, 0.0745, ucum, "1")),
+			},
+		},
+		{
+			name:     "canonical unit still gets both entries",
+			resource: `{"resourceType":"Observation","valueQuantity":{"value":5,"system":"http://unitsofmeasure.org","code":"g"}}`,
+			param:    "value-quantity",
+			want: []storage.IndexEntry{
+				qty("value-quantity", 5, 4.5, 5.5, ucum, "g"),
+				canonical(qty("value-quantity", 5, 4.5, 5.5, ucum, "g")),
+			},
 		},
 		{
 			name:     "mmol/L converts to mol per cubic meter",
 			resource: `{"resourceType":"Observation","valueQuantity":{"value":5.4,"system":"http://unitsofmeasure.org","code":"mmol/L"}}`,
 			param:    "value-quantity",
-			want:     []storage.IndexEntry{qty("value-quantity", 5.4, 5.35, 5.45, ucum, "mol.m-3")},
+			want: []storage.IndexEntry{
+				qty("value-quantity", 5.4, 5.35, 5.45, ucum, "mmol/L"),
+				canonical(qty("value-quantity", 5.4, 5.35, 5.45, ucum, "mol.m-3")),
+			},
 		},
 		{
 			name:     "mg/dL converts to g per cubic meter",
 			resource: `{"resourceType":"Observation","valueQuantity":{"value":90,"system":"http://unitsofmeasure.org","code":"mg/dL"}}`,
 			param:    "value-quantity",
-			want:     []storage.IndexEntry{qty("value-quantity", 900, 895, 905, ucum, "g.m-3")},
+			want: []storage.IndexEntry{
+				qty("value-quantity", 90, 89.5, 90.5, ucum, "mg/dL"),
+				canonical(qty("value-quantity", 900, 895, 905, ucum, "g.m-3")),
+			},
 		},
 		{
 			name:     "unit without system or code",
 			resource: `{"resourceType":"Observation","valueQuantity":{"value":2,"unit":"h"}}`,
 			param:    "value-quantity",
-			want:     []storage.IndexEntry{qty("value-quantity", 7200, 5400, 9000, "", "s")},
+			want: []storage.IndexEntry{
+				qty("value-quantity", 2, 1.5, 2.5, "", "h"),
+				canonical(qty("value-quantity", 7200, 5400, 9000, "", "s")),
+			},
 		},
 		{
 			name:     "Celsius is not converted",
@@ -497,7 +531,8 @@ func TestExtractComposite(t *testing.T) {
 			want: []storage.IndexEntry{
 				{Param: "code-value-quantity", Type: storage.TypeToken, Group: 1, Component: 0, System: "http://loinc.org", Code: "2339-0"},
 				{Param: "code-value-quantity", Type: storage.TypeToken, Group: 1, Component: 0, System: "urn:local", Code: "GLU"},
-				{Param: "code-value-quantity", Type: storage.TypeQuantity, Group: 1, Component: 1, Number: 5, NumberLow: 4.5, NumberHigh: 5.5, System: ucum, Code: "mol.m-3"},
+				{Param: "code-value-quantity", Type: storage.TypeQuantity, Group: 1, Component: 1, Number: 5, NumberLow: 4.5, NumberHigh: 5.5, System: ucum, Code: "mmol/L"},
+				{Param: "code-value-quantity", Type: storage.TypeQuantity, Group: 1, Component: 1, Number: 5, NumberLow: 4.5, NumberHigh: 5.5, System: ucum, Code: "mol.m-3", Canonical: true},
 			},
 		},
 		{
@@ -508,9 +543,11 @@ func TestExtractComposite(t *testing.T) {
 			param: "component-code-value-quantity",
 			want: []storage.IndexEntry{
 				{Param: "component-code-value-quantity", Type: storage.TypeToken, Group: 3, Component: 0, System: "http://loinc.org", Code: "8480-6"},
-				{Param: "component-code-value-quantity", Type: storage.TypeQuantity, Group: 3, Component: 1, Number: 15998640, NumberLow: 15931979, NumberHigh: 16065301, System: ucum, Code: "g.m-1.s-2"},
+				{Param: "component-code-value-quantity", Type: storage.TypeQuantity, Group: 3, Component: 1, Number: 120, NumberLow: 119.5, NumberHigh: 120.5, System: ucum, Code: "mm[Hg]"},
+				{Param: "component-code-value-quantity", Type: storage.TypeQuantity, Group: 3, Component: 1, Number: 15998640, NumberLow: 15931979, NumberHigh: 16065301, System: ucum, Code: "g.m-1.s-2", Canonical: true},
 				{Param: "component-code-value-quantity", Type: storage.TypeToken, Group: 4, Component: 0, System: "http://loinc.org", Code: "8462-4"},
-				{Param: "component-code-value-quantity", Type: storage.TypeQuantity, Group: 4, Component: 1, Number: 10665760, NumberLow: 10599099, NumberHigh: 10732421, System: ucum, Code: "g.m-1.s-2"},
+				{Param: "component-code-value-quantity", Type: storage.TypeQuantity, Group: 4, Component: 1, Number: 80, NumberLow: 79.5, NumberHigh: 80.5, System: ucum, Code: "mm[Hg]"},
+				{Param: "component-code-value-quantity", Type: storage.TypeQuantity, Group: 4, Component: 1, Number: 10665760, NumberLow: 10599099, NumberHigh: 10732421, System: ucum, Code: "g.m-1.s-2", Canonical: true},
 			},
 		},
 		{

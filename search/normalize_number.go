@@ -35,21 +35,29 @@ func appendNumber(dst []storage.IndexEntry, code string, n fhirpath.Node) []stor
 
 // appendQuantity appends quantity entries. A Quantity (and Age, Duration,
 // Count, Distance) gives its value and precision range with System and
-// Code, converted to the canonical unit when its unit is UCUM and
-// convertible (see QuantityValue). Code is Quantity.code, or
+// Code as written and, when its unit is UCUM and convertible, a second
+// entry in the canonical unit with Canonical set (see QuantityValue). A
+// search without a unit thus compares the value as written, and one with
+// a UCUM unit compares across units. Code is Quantity.code, or
 // Quantity.unit when the code is missing, so that "5.4||mg" finds a
 // quantity that gives only a unit. Money gives its value with the ISO
 // 4217 system and the currency as code. A Range gives one entry spanning
-// its ends, as appendNumber describes. A bare number has no unit.
+// its ends, as appendNumber describes, and a canonical one when both ends
+// convert to the same unit. A bare number has no unit.
 func appendQuantity(dst []storage.IndexEntry, code string, n fhirpath.Node) []storage.IndexEntry {
 	if q, ok := n.Quantity(); ok && q.Value != nil {
-		e := storage.IndexEntry{Param: code, Type: storage.TypeQuantity, System: q.System}
 		unit := q.Code
 		if unit == "" {
 			unit = q.Unit
 		}
-		e.Number, e.NumberLow, e.NumberHigh, e.Code, _ = QuantityValue(q.Value, q.System, unit)
-		return append(dst, e)
+		number, low, high := NumberValue(q.Value)
+		dst = append(dst, storage.IndexEntry{Param: code, Type: storage.TypeQuantity, System: q.System, Code: unit, Number: number, NumberLow: low, NumberHigh: high})
+
+		e := storage.IndexEntry{Param: code, Type: storage.TypeQuantity, System: q.System, Canonical: true}
+		if e.Number, e.NumberLow, e.NumberHigh, e.Code, e.Canonical = QuantityValue(q.Value, q.System, unit); e.Canonical {
+			dst = append(dst, e)
+		}
+		return dst
 	}
 	if d, ok := decimalOf(n.Value()); ok {
 		number, low, high := NumberValue(d)
@@ -73,25 +81,39 @@ func appendQuantity(dst []storage.IndexEntry, code string, n fhirpath.Node) []st
 		}
 		return append(dst, e)
 	case "Range":
-		e := storage.IndexEntry{Param: code, Type: storage.TypeQuantity}
-		if rangeEntry(&e, m, func(d *fhirpath.Decimal, q map[string]any) (float64, float64, float64, string, bool) {
-			unit := jsonString(q, "code")
-			if unit == "" {
-				unit = jsonString(q, "unit")
-			}
-			number, low, high, unit, _ := QuantityValue(d, jsonString(q, "system"), unit)
-			e.System = jsonString(q, "system")
-			return number, low, high, unit, true
-		}) {
-			dst = append(dst, e)
+		dst = appendQuantityRange(dst, code, m, false)
+		dst = appendQuantityRange(dst, code, m, true)
+	}
+	return dst
+}
+
+// appendQuantityRange appends the entry of a Range of quantities, as
+// written or in canonical units. A canonical entry needs both ends
+// converted, because a range half in canonical units compares with
+// nothing.
+func appendQuantityRange(dst []storage.IndexEntry, code string, r map[string]any, canonical bool) []storage.IndexEntry {
+	e := storage.IndexEntry{Param: code, Type: storage.TypeQuantity, Canonical: canonical}
+	if rangeEntry(&e, r, func(d *fhirpath.Decimal, q map[string]any) (float64, float64, float64, string, bool) {
+		e.System = jsonString(q, "system")
+		unit := jsonString(q, "code")
+		if unit == "" {
+			unit = jsonString(q, "unit")
 		}
+		if !canonical {
+			number, low, high := NumberValue(d)
+			return number, low, high, unit, true
+		}
+		return QuantityValue(d, e.System, unit)
+	}) {
+		dst = append(dst, e)
 	}
 	return dst
 }
 
 // rangeEntry fills e from a Range, converting each end with value. It
-// returns false when the Range has no end with a value, or when its ends
-// are in units that do not convert to the same code.
+// returns false when the Range has no end with a value, when value
+// returns false for an end, or when its ends are in units that do not
+// convert to the same code.
 func rangeEntry(e *storage.IndexEntry, r map[string]any, value func(*fhirpath.Decimal, map[string]any) (number, low, high float64, unit string, ok bool)) bool {
 	e.NumberLow, e.NumberHigh = -math.MaxFloat64, math.MaxFloat64
 	found := false
@@ -99,7 +121,10 @@ func rangeEntry(e *storage.IndexEntry, r map[string]any, value func(*fhirpath.De
 
 	if low, ok := r["low"].(map[string]any); ok {
 		if d, ok := decimalOf(low["value"]); ok {
-			number, lowEnd, _, unit, _ := value(d, low)
+			number, lowEnd, _, unit, ok := value(d, low)
+			if !ok {
+				return false
+			}
 			e.Number, e.NumberLow, e.Code = number, lowEnd, unit
 			units[unit] = true
 			found = true
@@ -107,7 +132,10 @@ func rangeEntry(e *storage.IndexEntry, r map[string]any, value func(*fhirpath.De
 	}
 	if high, ok := r["high"].(map[string]any); ok {
 		if d, ok := decimalOf(high["value"]); ok {
-			number, _, highEnd, unit, _ := value(d, high)
+			number, _, highEnd, unit, ok := value(d, high)
+			if !ok {
+				return false
+			}
 			if !found {
 				e.Number, e.Code = number, unit
 			}

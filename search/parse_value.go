@@ -192,8 +192,10 @@ func parseNumber(raw string) (storage.Value, error) {
 }
 
 // parseQuantity reads [prefix]number[|system|code]. An empty system
-// (5.4||mg) matches any system, and no unit matches any unit. A UCUM unit
-// is converted to the canonical unit the index stores.
+// (5.4||mg) matches any system. No unit matches any unit and compares the
+// values as written, as the spec asks: 5.4 finds 5.4 mg but not 5400 ug.
+// A convertible UCUM unit is converted to the canonical unit and compares
+// with the canonical index entries, so 0.25||g finds 250 mg.
 func parseQuantity(raw string) (storage.Value, error) {
 	parts := splitEscaped(raw, '|')
 	if len(parts) != 1 && len(parts) != 3 {
@@ -218,7 +220,7 @@ func parseQuantity(raw string) (storage.Value, error) {
 	}
 	v.System, v.Code = unescape(parts[1]), unescape(parts[2])
 	v.AnySystem = v.System == ""
-	v.Number, v.NumberLow, v.NumberHigh, v.Code, _ = QuantityValue(d, v.System, v.Code)
+	v.Number, v.NumberLow, v.NumberHigh, v.Code, v.Canonical = QuantityValue(d, v.System, v.Code)
 	return v, nil
 }
 

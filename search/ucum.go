@@ -408,11 +408,11 @@ func NumberValue(value *fhirpath.Decimal) (number, low, high float64) {
 	return scaledRange(value, big.NewRat(1, 1))
 }
 
-// QuantityValue returns what the index stores for a quantity: the value
-// and its precision range (as NumberValue) and the unit code. When the
-// unit is convertible (see CanonicalQuantity), the numbers are in the
-// canonical unit and the code is that unit's. Otherwise code is returned
-// unchanged.
+// QuantityValue returns the value and its precision range (as
+// NumberValue) and the unit code. When the unit is convertible (see
+// CanonicalQuantity), the numbers are in the canonical unit, the code is
+// that unit's and converted is true: the index stores this form in the
+// entry with Canonical set. Otherwise code is returned unchanged.
 func QuantityValue(value *fhirpath.Decimal, system, code string) (number, low, high float64, unit string, converted bool) {
 	factor := big.NewRat(1, 1)
 	unit = code

@@ -40,9 +40,12 @@ const (
 //     of a Timing's events. An open end is the zero time.
 //   - number: Number is the value, and NumberLow and NumberHigh the range
 //     its implied precision covers (100 covers [99.5, 100.5)).
-//   - quantity: as number, with System and Code of the unit. When the unit
-//     is UCUM and convertible, the value and range are in canonical units
-//     and Code is the canonical unit.
+//   - quantity: as number, with System and Code of the unit, in the units
+//     as written. When the unit is UCUM and convertible, a second entry
+//     has Canonical set, its value and range in canonical units and Code
+//     the canonical unit. A search without a unit compares only the
+//     entries as written, and a search with a convertible UCUM unit only
+//     the canonical ones.
 //   - uri: Exact is the URI.
 //
 // A composite parameter stores one entry per component: Param is the
@@ -74,4 +77,8 @@ type IndexEntry struct {
 	Number     float64
 	NumberLow  float64
 	NumberHigh float64
+
+	// Canonical marks the quantity entry in canonical UCUM units that
+	// accompanies the entry as written.
+	Canonical bool
 }

@@ -106,10 +106,14 @@ type Value struct {
 	Low, High time.Time
 
 	// number and quantity: the value and the range its precision implies;
-	// quantity also has System and Code (canonical UCUM when convertible).
+	// quantity also has System and Code. Canonical is set when the unit is
+	// UCUM and convertible: the numbers and Code are then in canonical
+	// units and match only index entries with Canonical set. Any other
+	// quantity value matches only the entries as written.
 	Number     float64
 	NumberLow  float64
 	NumberHigh float64
+	Canonical  bool
 
 	// composite: one value per component, in the composite's order.
 	Components []Value

@@ -118,10 +118,10 @@ func TestNumberAndQuantityFilters(t *testing.T) {
 			`{"nm":{"$elemMatch":{"p":"probability","$or":[{"n":{"$lt":99.5}},{"n":{"$gte":100.5}}]}}}`},
 		{"quantity with system and code",
 			storage.Clause{Param: "value-quantity", Type: storage.TypeQuantity, Values: []storage.Value{{Prefix: "le", Number: 5.4, NumberLow: 5.35, NumberHigh: 5.45, System: "http://unitsofmeasure.org", Code: "mg"}}},
-			`{"nm":{"$elemMatch":{"p":"value-quantity","n":{"$lte":5.4},"s":"http://unitsofmeasure.org","c":"mg"}}}`},
+			`{"nm":{"$elemMatch":{"p":"value-quantity","n":{"$lte":5.4},"can":{"$ne":true},"s":"http://unitsofmeasure.org","c":"mg"}}}`},
 		{"quantity code in any system",
 			storage.Clause{Param: "value-quantity", Type: storage.TypeQuantity, Values: []storage.Value{{Prefix: "eq", Number: 7, Code: "mg", AnySystem: true}}},
-			`{"nm":{"$elemMatch":{"p":"value-quantity","n":{"$eq":7.0},"c":"mg"}}}`},
+			`{"nm":{"$elemMatch":{"p":"value-quantity","n":{"$eq":7.0},"can":{"$ne":true},"c":"mg"}}}`},
 		{"values are OR-ed",
 			storage.Clause{Param: "probability", Type: storage.TypeNumber, Values: []storage.Value{{Prefix: "lt", Number: 1}, {Prefix: "gt", Number: 9}}},
 			`{"$or":[{"nm":{"$elemMatch":{"p":"probability","n":{"$lt":1.0}}}},{"nm":{"$elemMatch":{"p":"probability","n":{"$gt":9.0}}}}]}`},
@@ -164,7 +164,7 @@ func TestCompositeStoredAndMatchedByGroup(t *testing.T) {
 	}
 	checkFilter(t, "composite match", got,
 		`{"cp":{"$elemMatch":{"p":"component-code-value-quantity","$and":[{"v0.c":"8480-6","v0.s":"http://loinc.org"},`+
-			`{"v1.n":{"$gt":100.0},"v1.s":"http://unitsofmeasure.org","v1.c":"mm[Hg]"}]}}}`)
+			`{"v1.n":{"$gt":100.0},"v1.can":{"$ne":true},"v1.s":"http://unitsofmeasure.org","v1.c":"mm[Hg]"}]}}}`)
 }
 
 func TestKeysOfEntries(t *testing.T) {

@@ -54,27 +54,42 @@ type dateElem struct {
 }
 
 // numberElem is one number or quantity entry. A number has no unit.
+// Canonical marks a quantity in canonical UCUM units, and its absence
+// the value as written.
 type numberElem struct {
-	Param  string  `bson:"p"`
-	Value  float64 `bson:"n"`
-	System string  `bson:"s,omitempty"`
-	Code   string  `bson:"c,omitempty"`
+	Param     string  `bson:"p"`
+	Value     float64 `bson:"n"`
+	System    string  `bson:"s,omitempty"`
+	Code      string  `bson:"c,omitempty"`
+	Canonical bool    `bson:"can,omitempty"`
 }
 
 // compositeGroup is one group of a composite parameter: the components
 // taken from one element. It is stored as {p, v0: {...}, v1: {...}}, one
-// element of cp, so that one $elemMatch compares all its components.
+// element of cp, so that one $elemMatch compares all its components. A
+// component with several entries (two codings, or a quantity as written
+// and in canonical units) gives one element per combination.
 type compositeGroup struct {
 	param      string
-	components []storage.IndexEntry // components[i] is component i
+	components [][]storage.IndexEntry // components[i] are the entries of component i
 }
 
-func (g compositeGroup) doc() bson.D {
-	doc := bson.D{{Key: "p", Value: g.param}}
-	for i, e := range g.components {
-		doc = append(doc, bson.E{Key: componentField(i), Value: componentDoc(e)})
+func (g compositeGroup) docs() []bson.D {
+	docs := []bson.D{{{Key: "p", Value: g.param}}}
+	for i, entries := range g.components {
+		if len(entries) == 0 {
+			entries = []storage.IndexEntry{{}}
+		}
+		next := make([]bson.D, 0, len(docs)*len(entries))
+		for _, doc := range docs {
+			for _, e := range entries {
+				d := append(slices.Clone(doc), bson.E{Key: componentField(i), Value: componentDoc(e)})
+				next = append(next, d)
+			}
+		}
+		docs = next
 	}
-	return doc
+	return docs
 }
 
 func componentField(i int) string { return fmt.Sprintf("v%d", i) }
@@ -92,8 +107,14 @@ func componentDoc(e storage.IndexEntry) bson.D {
 		return bson.D{{Key: "t", Value: e.RefType}, {Key: "i", Value: e.RefID}, {Key: "v", Value: e.RefVersion}, {Key: "u", Value: e.Exact}}
 	case storage.TypeDate:
 		return bson.D{{Key: "lo", Value: lowMicros(e.Low)}, {Key: "hi", Value: highMicros(e.High)}}
-	case storage.TypeNumber, storage.TypeQuantity:
+	case storage.TypeNumber:
 		return bson.D{{Key: "n", Value: e.Number}, {Key: "s", Value: e.System}, {Key: "c", Value: e.Code}}
+	case storage.TypeQuantity:
+		doc := bson.D{{Key: "n", Value: e.Number}, {Key: "s", Value: e.System}, {Key: "c", Value: e.Code}}
+		if e.Canonical {
+			doc = append(doc, bson.E{Key: "can", Value: true})
+		}
+		return doc
 	case storage.TypeURI:
 		return bson.D{{Key: "u", Value: e.Exact}}
 	}
@@ -205,9 +226,9 @@ func buildSearchFields(entries []storage.IndexEntry) searchFields {
 				groupOrder = append(groupOrder, k)
 			}
 			for len(g.components) <= e.Component {
-				g.components = append(g.components, storage.IndexEntry{})
+				g.components = append(g.components, nil)
 			}
-			g.components[e.Component] = e
+			g.components[e.Component] = append(g.components[e.Component], e)
 			continue
 		}
 
@@ -218,7 +239,7 @@ func buildSearchFields(entries []storage.IndexEntry) searchFields {
 		case storage.TypeNumber:
 			f.Numbers = append(f.Numbers, numberElem{Param: e.Param, Value: e.Number})
 		case storage.TypeQuantity:
-			f.Numbers = append(f.Numbers, numberElem{Param: e.Param, Value: e.Number, System: e.System, Code: e.Code})
+			f.Numbers = append(f.Numbers, numberElem{Param: e.Param, Value: e.Number, System: e.System, Code: e.Code, Canonical: e.Canonical})
 		}
 
 		if values := sortValuesOf(e); len(values) > 0 {
@@ -230,7 +251,7 @@ func buildSearchFields(entries []storage.IndexEntry) searchFields {
 	}
 
 	for _, k := range groupOrder {
-		f.Composites = append(f.Composites, groups[k].doc())
+		f.Composites = append(f.Composites, groups[k].docs()...)
 	}
 	for p := range present {
 		f.Present = append(f.Present, p)
@@ -311,7 +332,14 @@ func sortValuesOf(e storage.IndexEntry) []any {
 		return []any{e.Exact}
 	case storage.TypeDate:
 		return []any{lowMicros(e.Low), highMicros(e.High)}
-	case storage.TypeNumber, storage.TypeQuantity:
+	case storage.TypeNumber:
+		return []any{e.Number}
+	case storage.TypeQuantity:
+		// Quantities sort by the value as written, which every quantity
+		// has, and not by the canonical copy.
+		if e.Canonical {
+			return nil
+		}
 		return []any{e.Number}
 	case storage.TypeURI:
 		return []any{e.Exact}
@@ -344,7 +372,7 @@ func validateIndex(w storage.Write) error {
 	if w.Op == storage.OpDelete && len(w.Index) > 0 {
 		return fmt.Errorf("mongo: write %s version %d: delete carries %d index entries, want none", name, w.VersionID, len(w.Index))
 	}
-	seen := map[compositeComponent]bool{}
+	counts := map[compositeComponent]int{}
 	for i, e := range w.Index {
 		if err := validateParam(e.Param); err != nil {
 			return fmt.Errorf("mongo: write %s: index entry %d: %w", name, i, err)
@@ -364,11 +392,21 @@ func validateIndex(w storage.Write) error {
 		if e.Component < 0 || e.Component >= maxComponents {
 			return fmt.Errorf("mongo: write %s: index entry %d (%s) is component %d, want 0 to %d", name, i, e.Param, e.Component, maxComponents-1)
 		}
-		c := compositeComponent{e.Param, e.Group, e.Component}
-		if seen[c] {
-			return fmt.Errorf("mongo: write %s: index entry %d (%s) repeats component %d of group %d", name, i, e.Param, e.Component, e.Group)
+		counts[compositeComponent{e.Param, e.Group, e.Component}]++
+	}
+
+	// A group is stored as one cp element per combination of its
+	// components' entries, so their product must stay small.
+	combinations := map[compositeKey]int{}
+	for c, n := range counts {
+		k := compositeKey{c.param, c.group}
+		if combinations[k] == 0 {
+			combinations[k] = 1
 		}
-		seen[c] = true
+		combinations[k] *= n
+		if combinations[k] > maxGroupElements {
+			return fmt.Errorf("mongo: write %s: group %d of %s has more than %d combinations of component values; reduce the codings or values of one element", name, c.group, c.param, maxGroupElements)
+		}
 	}
 	return nil
 }
@@ -376,6 +414,11 @@ func validateIndex(w storage.Write) error {
 // maxComponents bounds the components of one composite group. R4's
 // composites have two or three.
 const maxComponents = 8
+
+// maxGroupElements bounds the cp elements of one composite group: a code
+// with a few codings times a quantity as written and canonical stays far
+// below it.
+const maxGroupElements = 256
 
 type compositeComponent struct {
 	param            string

@@ -109,10 +109,11 @@ func TestContractFerretDB(t *testing.T) {
 // which FerretDB v1 rejects ("unknown operator") unless the $elemMatch
 // holds operators only.
 var ferretDBSearchGaps = map[string]string{
-	"Date":      "FerretDB v1.24.2 has no $elemMatch on arrays of documents, which date entries need",
-	"Number":    "FerretDB v1.24.2 has no $elemMatch on arrays of documents, which number entries need",
-	"Quantity":  "FerretDB v1.24.2 has no $elemMatch on arrays of documents, which quantity entries need",
-	"Composite": "FerretDB v1.24.2 has no $elemMatch on arrays of documents, which composite groups need",
+	"Date":                          "FerretDB v1.24.2 has no $elemMatch on arrays of documents, which date entries need",
+	"Number":                        "FerretDB v1.24.2 has no $elemMatch on arrays of documents, which number entries need",
+	"Quantity":                      "FerretDB v1.24.2 has no $elemMatch on arrays of documents, which quantity entries need",
+	"QuantityAsWrittenAndCanonical": "FerretDB v1.24.2 has no $elemMatch on arrays of documents, which quantity entries need",
+	"Composite":                     "FerretDB v1.24.2 has no $elemMatch on arrays of documents, which composite groups need",
 }
 
 // withoutTransactionsGaps names the transaction contract subtests that a

@@ -451,11 +451,18 @@ func numberCond(n string, v storage.Value) (bson.D, error) {
 }
 
 // quantityCond is numberCond on the value under prefix, with the unit's
-// system and code when the search value gives them.
+// system and code when the search value gives them, on the entries in
+// canonical units when the value is canonical and on the entries as
+// written otherwise. An entry as written has no can field.
 func quantityCond(prefix string, v storage.Value) (bson.D, error) {
 	cond, err := numberCond(prefix+"n", v)
 	if err != nil {
 		return nil, err
+	}
+	if v.Canonical {
+		cond = append(cond, bson.E{Key: prefix + "can", Value: true})
+	} else {
+		cond = append(cond, bson.E{Key: prefix + "can", Value: bson.D{{Key: "$ne", Value: true}}})
 	}
 	if v.System != "" && !v.AnySystem {
 		cond = append(cond, bson.E{Key: prefix + "s", Value: v.System})

@@ -78,7 +78,7 @@ var indexColumns = map[storage.ParamType][]string{
 	storage.TypeReference: {"ref_type", "ref_id", "ref_version", "url", "system", "code"},
 	storage.TypeDate:      {"lo", "hi"},
 	storage.TypeNumber:    {"num"},
-	storage.TypeQuantity:  {"num", "system", "code"},
+	storage.TypeQuantity:  {"num", "system", "code", "canonical"},
 	storage.TypeURI:       {"uri"},
 }
 
@@ -117,7 +117,7 @@ func entryValues(e storage.IndexEntry) []any {
 	case storage.TypeNumber:
 		return []any{e.Number}
 	case storage.TypeQuantity:
-		return []any{e.Number, e.System, e.Code}
+		return []any{e.Number, e.System, e.Code, e.Canonical}
 	case storage.TypeURI:
 		return []any{e.Exact}
 	}

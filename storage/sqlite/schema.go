@@ -195,6 +195,23 @@ INSERT INTO resources_v3 (rid, type, id, version, last_updated, deleted, op, seq
 DROP TABLE resources;
 ALTER TABLE resources_v3 RENAME TO resources;
 `,
+
+	// 4: quantities as written beside their canonical form. A unitless
+	// search compares only rows with canonical 0, and a search with a
+	// convertible UCUM unit only rows with canonical 1. Earlier versions
+	// stored a single row, canonical when the unit converted, and SQL
+	// cannot tell which rows those were. So every row with a UCUM system
+	// stays as written and also gets a canonical copy, under n = -1 - n
+	// to keep the key unique: searches with a unit find old rows as
+	// before.
+	// NOTE: a unitless search still compares old converted rows in their
+	// canonical units until the resource is written again.
+	`
+ALTER TABLE idx_quantity ADD COLUMN canonical INTEGER NOT NULL DEFAULT 0;
+INSERT INTO idx_quantity (rid, pid, n, grp, comp, num, system, code, canonical)
+	SELECT rid, pid, -1 - n, grp, comp, num, system, code, 1 FROM idx_quantity
+	WHERE system IN ('', 'http://unitsofmeasure.org') AND code != '';
+`,
 }
 
 // migrate brings the schema to len(migrations), one transaction per step,

@@ -368,7 +368,7 @@ func (c *compiler) sortExpr(types []string, sort storage.Sort, r string) (string
 		aggregate = "MAX"
 	}
 	e := c.alias("e")
-	var column string
+	var column, filter string
 	switch t {
 	case storage.TypeString:
 		column = e + ".text"
@@ -381,8 +381,13 @@ func (c *compiler) sortExpr(types []string, sort storage.Sort, r string) (string
 		if sort.Descending {
 			column = e + ".hi"
 		}
-	case storage.TypeNumber, storage.TypeQuantity:
+	case storage.TypeNumber:
 		column = e + ".num"
+	case storage.TypeQuantity:
+		// Quantities sort by the value as written, which every quantity
+		// has, and not by the canonical copy.
+		column = e + ".num"
+		filter = " AND " + e + ".canonical = 0"
 	case storage.TypeURI:
 		column = e + ".uri"
 	default:
@@ -390,7 +395,7 @@ func (c *compiler) sortExpr(types []string, sort storage.Sort, r string) (string
 	}
 	table, _ := tableOf(t)
 	return "(SELECT " + aggregate + "(" + column + ") FROM " + table + " " + e + " WHERE " + e + ".rid = " + r + ".rid AND " + e + ".pid IN " +
-		c.pids(types, sort.Param) + ")", nil
+		c.pids(types, sort.Param) + filter + ")", nil
 }
 
 // ReadMany returns the current, not deleted versions of refs that exist.

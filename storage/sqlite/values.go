@@ -291,11 +291,17 @@ func (c *compiler) numberCond(n string, v storage.Value) (string, error) {
 }
 
 // quantityCond is numberCond on the value, with the unit's system and code
-// when the search value gives them.
+// when the search value gives them, on the rows in canonical units when
+// the value is canonical and on the rows as written otherwise.
 func (c *compiler) quantityCond(e string, v storage.Value) (string, error) {
 	cond, err := c.numberCond(e+".num", v)
 	if err != nil {
 		return "", err
+	}
+	if v.Canonical {
+		cond += " AND " + e + ".canonical = 1"
+	} else {
+		cond += " AND " + e + ".canonical = 0"
 	}
 	if v.System != "" && !v.AnySystem {
 		cond += " AND " + e + ".system = " + c.bind(v.System)

@@ -28,6 +28,7 @@ func RunSearch(t *testing.T, open func(t *testing.T) storage.Backend) {
 		{"Date", testSearchDate},
 		{"Number", testSearchNumber},
 		{"Quantity", testSearchQuantity},
+		{"QuantityAsWrittenAndCanonical", testSearchQuantityAsWrittenAndCanonical},
 		{"URI", testSearchURI},
 		{"Composite", testSearchComposite},
 		{"Missing", testSearchMissing},
@@ -164,6 +165,14 @@ func qty(param string, value float64, system, code string) storage.IndexEntry {
 
 func uri(param, value string) storage.IndexEntry {
 	return storage.IndexEntry{Param: param, Type: storage.TypeURI, Exact: value}
+}
+
+// canonicalQty is a quantity entry in canonical UCUM units, the second
+// entry that the search package writes beside one as written.
+func canonicalQty(param string, value float64, system, code string) storage.IndexEntry {
+	e := qty(param, value, system, code)
+	e.Canonical = true
+	return e
 }
 
 // component marks e as component i of group g of a composite parameter.

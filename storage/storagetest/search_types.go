@@ -338,6 +338,73 @@ func testSearchQuantity(t *testing.T, b searchBackend) {
 	})
 }
 
+// testSearchQuantityAsWrittenAndCanonical stores quantities as the search
+// package indexes them: a UCUM quantity as written plus a canonical copy.
+// A value without Canonical compares only the entries as written, so 7.4
+// finds 7.4 % and not 0.074; a canonical value compares only the copies,
+// so 0.25 g finds 250 mg and 250 g does not.
+func testSearchQuantityAsWrittenAndCanonical(t *testing.T, b searchBackend) {
+	const code = "code-value-quantity"
+	put(t, b,
+		res("Observation", "hba1c",
+			qty("value-quantity", 7.4, ucum, "%"),
+			canonicalQty("value-quantity", 0.074, ucum, "1"),
+			component(code, 1, 0, tok("", loinc, "4548-4")),
+			component(code, 1, 1, qty("", 7.4, ucum, "%")),
+			component(code, 1, 1, canonicalQty("", 0.074, ucum, "1"))),
+		res("Observation", "mass",
+			qty("value-quantity", 250, ucum, "mg"),
+			canonicalQty("value-quantity", 0.25, ucum, "g")),
+		res("Observation", "temperature",
+			qty("value-quantity", 37.5, ucum, "Cel")),
+	)
+	valueQuantity := func(v storage.Value) storage.Query {
+		return query("Observation", clause("value-quantity", storage.TypeQuantity, v))
+	}
+	unitless := func(prefix string, value, half float64) storage.Value {
+		v := numberValue(prefix, value, half)
+		v.AnySystem = true
+		return v
+	}
+	withUnit := func(v storage.Value, system, code string, canonical bool) storage.Value {
+		v.System, v.Code, v.AnySystem, v.Canonical = system, code, system == "", canonical
+		return v
+	}
+	codeValue := func(value storage.Value) storage.Query {
+		c := codeValue(loinc, "4548-4")
+		c.Type = storage.TypeToken
+		value.Type = storage.TypeQuantity
+		return query("Observation", clause(code, storage.TypeComposite, storage.Value{Prefix: "eq", Components: []storage.Value{c, value}}))
+	}
+	runSearchCases(t, b, []searchCase{
+		{name: "unitless gt compares as written", q: valueQuantity(unitless("gt", 7.0, 0.05)),
+			want: []string{"Observation/hba1c", "Observation/mass", "Observation/temperature"}},
+		{name: "unitless eq finds percent", q: valueQuantity(unitless("eq", 7.4, 0.05)),
+			want: []string{"Observation/hba1c"}},
+		{name: "unitless eq skips canonical", q: valueQuantity(unitless("eq", 0.074, 0.0005))},
+		{name: "unitless finds mg as written", q: valueQuantity(unitless("eq", 250, 0.5)),
+			want: []string{"Observation/mass"}},
+		{name: "unitless skips grams", q: valueQuantity(unitless("eq", 0.25, 0.005))},
+		{name: "unitless lt skips canonical", q: valueQuantity(unitless("lt", 1, 0.5))},
+		{name: "canonical grams find mg", q: valueQuantity(withUnit(numberValue("eq", 0.25, 0.005), ucum, "g", true)),
+			want: []string{"Observation/mass"}},
+		{name: "canonical skips as written", q: valueQuantity(withUnit(numberValue("eq", 250, 0.5), ucum, "g", true))},
+		{name: "canonical percent", q: valueQuantity(withUnit(numberValue("eq", 0.074, 0.0005), ucum, "1", true)),
+			want: []string{"Observation/hba1c"}},
+		{name: "unconverted unit as written", q: valueQuantity(withUnit(numberValue("eq", 37.5, 0.05), ucum, "Cel", false)),
+			want: []string{"Observation/temperature"}},
+		{name: "code in any system as written", q: valueQuantity(withUnit(numberValue("eq", 250, 0.5), "", "mg", false)),
+			want: []string{"Observation/mass"}},
+		{name: "composite unitless", q: codeValue(unitless("gt", 7.0, 0.05)), want: []string{"Observation/hba1c"}},
+		{name: "composite unitless skips canonical", q: codeValue(unitless("lt", 1, 0.5))},
+		{name: "composite canonical", q: codeValue(withUnit(numberValue("eq", 0.074, 0.0005), ucum, "1", true)),
+			want: []string{"Observation/hba1c"}},
+		{name: "composite canonical skips as written", q: codeValue(withUnit(numberValue("eq", 7.4, 0.05), ucum, "1", true))},
+		{name: "sort by the value as written", q: sorted("Observation", sortBy("value-quantity", storage.TypeQuantity, false)),
+			want: []string{"Observation/hba1c", "Observation/temperature", "Observation/mass"}, ordered: true},
+	})
+}
+
 func testSearchURI(t *testing.T, b searchBackend) {
 	put(t, b,
 		res("ValueSet", "v1", uri("url", "http://acme.org/fhir/ValueSet/123")),
