@@ -10,8 +10,6 @@ import (
 	"github.com/ward-fhir/ward/storage"
 )
 
-const testBase = "http://example.org/fhir"
-
 func decodeTestResource(t testing.TB, src string) map[string]any {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(src))

@@ -125,9 +125,6 @@ func unknownParam(name, format string, args ...any) *ParamError {
 	return &ParamError{Param: name, Code: "not-supported", Message: fmt.Sprintf(format, args...), ignorable: true}
 }
 
-// commonParams apply to every interaction and are no part of a search.
-var commonParams = map[string]bool{"_format": true, "_pretty": true}
-
 type parser struct {
 	opts     Options
 	base     string

@@ -272,8 +272,8 @@ func parseUCUMComponent(s string) (ucumUnit, error) {
 			return unit, fmt.Errorf("unsupported power %q", s)
 		}
 		power, err := strconv.Atoi(exponent)
-		if err != nil {
-			return unit, fmt.Errorf("invalid ten-power %q", s)
+		if err != nil || power < -maxUCUMPower || power > maxUCUMPower {
+			return unit, fmt.Errorf("invalid ten-power %q: the exponent must be between %d and %d", s, -maxUCUMPower, maxUCUMPower)
 		}
 		unit.factor = ucumPowerOfTen(power)
 		return unit, nil
@@ -285,6 +285,11 @@ func parseUCUMComponent(s string) (ucumUnit, error) {
 	}
 
 	atom, power := splitUCUMExponent(s)
+	if power < -maxUCUMPower || power > maxUCUMPower {
+		// Unit strings come from clients, and each step of the power is a
+		// multiplication, so the exponent is bounded.
+		return unit, fmt.Errorf("unsupported unit %q: the exponent must be between %d and %d", s, -maxUCUMPower, maxUCUMPower)
+	}
 	factor, dim, err := lookupUCUMAtom(atom)
 	if err != nil {
 		return unit, err
@@ -297,10 +302,14 @@ func parseUCUMComponent(s string) (ucumUnit, error) {
 		}
 	}
 	for i := range dim {
-		unit.dim[i] = dim[i] * int8(power)
+		unit.dim[i] = dim[i] * int8(power) // #nosec G115 -- power is within ±maxUCUMPower, checked above
 	}
 	return unit, nil
 }
+
+// maxUCUMPower bounds the exponents of unit atoms and of ten-powers; real
+// units stay far below it.
+const maxUCUMPower = 30
 
 // splitUCUMExponent splits "cm2" into "cm" and 2, "s-1" into "s" and -1.
 // Digits inside brackets ("[H2O]") are part of the atom.

@@ -136,3 +136,14 @@ func TestScaledRangeFastPathMatchesRat(t *testing.T) {
 		}
 	}
 }
+
+func TestUCUMExponentBounded(t *testing.T) {
+	for _, unit := range []string{"m999999999", "10*999999999", "s-31", "10*-31"} {
+		if _, _, ok := CanonicalQuantity(mustDecimal(t, "1"), "http://unitsofmeasure.org", unit); ok {
+			t.Errorf("CanonicalQuantity accepted unit %q with an exponent beyond ±30", unit)
+		}
+	}
+	if _, _, ok := CanonicalQuantity(mustDecimal(t, "1"), "http://unitsofmeasure.org", "m3"); !ok {
+		t.Error("CanonicalQuantity rejected m3")
+	}
+}
