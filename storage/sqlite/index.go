@@ -2,10 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,82 +44,96 @@ func (c *paramCache) publish(pending map[paramKey]int64) {
 }
 
 // paramID returns the pid of (resourceType, param), creating it inside tx
-// when it is new. New pids go to pending.
-func (s *Store) paramID(ctx context.Context, tx *sql.Tx, k paramKey, pending map[paramKey]int64) (int64, error) {
+// when it is new. New pids go to tx.pending.
+func (s *Store) paramID(ctx context.Context, tx *writeTx, k paramKey) (int64, error) {
 	if id, ok := s.params.lookup(k); ok {
 		return id, nil
 	}
-	if id, ok := pending[k]; ok {
+	if id, ok := tx.pending[k]; ok {
 		return id, nil
 	}
 
 	var id int64
-	err := tx.QueryRowContext(ctx,
-		`INSERT INTO search_params (param, type) VALUES (?, ?)
-		 ON CONFLICT (param, type) DO UPDATE SET param = excluded.param
-		 RETURNING pid`, k.param, k.resourceType).Scan(&id)
+	err := tx.stmt(ctx, tx.stmts.insertParam).QueryRowContext(ctx, k.param, k.resourceType).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: number search parameter %s.%s: %w", k.resourceType, k.param, err)
 	}
-	pending[k] = id
+	tx.pending[k] = id
 	return id, nil
 }
 
-// indexTables lists every idx_* table, for removing a resource's entries.
-var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
+// entryTable is one idx_* table: its name, the type of the entries it
+// stores, and its value columns after entryColumns, in insert order.
+type entryTable struct {
+	name    string
+	typ     storage.ParamType
+	columns []string
+}
 
-// indexColumns are the value columns of each table after the common
-// (rid, pid, n, grp, comp), in insert order.
-var indexColumns = map[storage.ParamType][]string{
-	storage.TypeString:    {"text", "exact"},
-	storage.TypeToken:     {"system", "code", "text", "type_system", "type_code"},
-	storage.TypeReference: {"ref_type", "ref_id", "ref_version", "url", "system", "code"},
-	storage.TypeDate:      {"lo", "hi"},
-	storage.TypeNumber:    {"num"},
-	storage.TypeQuantity:  {"num", "system", "code", "canonical"},
-	storage.TypeURI:       {"uri"},
+// entryColumns are the columns that every idx_* table starts with.
+var entryColumns = [...]string{"rid", "pid", "n", "grp", "comp"}
+
+// entryTables lists the idx_* tables. Their order numbers the prepared
+// statements in writeStatements.
+var entryTables = [...]entryTable{
+	{"idx_string", storage.TypeString, []string{"text", "exact"}},
+	{"idx_token", storage.TypeToken, []string{"system", "code", "text", "type_system", "type_code"}},
+	{"idx_reference", storage.TypeReference, []string{"ref_type", "ref_id", "ref_version", "url", "system", "code"}},
+	{"idx_date", storage.TypeDate, []string{"lo", "hi"}},
+	{"idx_number", storage.TypeNumber, []string{"num"}},
+	{"idx_quantity", storage.TypeQuantity, []string{"num", "system", "code", "canonical"}},
+	{"idx_uri", storage.TypeURI, []string{"uri"}},
+}
+
+// indexTables lists the names of every idx_* table.
+var indexTables = func() []string {
+	names := make([]string, len(entryTables))
+	for i, t := range entryTables {
+		names[i] = t.name
+	}
+	return names
+}()
+
+// tableIndex returns the position in entryTables of the table that stores
+// entries of type t.
+func tableIndex(t storage.ParamType) (int, bool) {
+	for i := range entryTables {
+		if entryTables[i].typ == t {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // tableOf returns the idx_* table that stores entries of type t.
 func tableOf(t storage.ParamType) (string, bool) {
-	switch t {
-	case storage.TypeString:
-		return "idx_string", true
-	case storage.TypeToken:
-		return "idx_token", true
-	case storage.TypeReference:
-		return "idx_reference", true
-	case storage.TypeDate:
-		return "idx_date", true
-	case storage.TypeNumber:
-		return "idx_number", true
-	case storage.TypeQuantity:
-		return "idx_quantity", true
-	case storage.TypeURI:
-		return "idx_uri", true
+	i, ok := tableIndex(t)
+	if !ok {
+		return "", false
 	}
-	return "", false
+	return entryTables[i].name, true
 }
 
-// entryValues returns the value columns of e in indexColumns order.
-func entryValues(e storage.IndexEntry) []any {
+// appendEntryValues appends the value columns of e, in the order of its
+// table's columns.
+func appendEntryValues(args []any, e storage.IndexEntry) []any {
 	switch e.Type {
 	case storage.TypeString:
-		return []any{e.Text, e.Exact}
+		return append(args, e.Text, e.Exact)
 	case storage.TypeToken:
-		return []any{e.System, e.Code, e.Text, e.TypeSystem, e.TypeCode}
+		return append(args, e.System, e.Code, e.Text, e.TypeSystem, e.TypeCode)
 	case storage.TypeReference:
-		return []any{e.RefType, e.RefID, e.RefVersion, e.Exact, e.System, e.Code}
+		return append(args, e.RefType, e.RefID, e.RefVersion, e.Exact, e.System, e.Code)
 	case storage.TypeDate:
-		return []any{lowMicros(e.Low), highMicros(e.High)}
+		return append(args, lowMicros(e.Low), highMicros(e.High))
 	case storage.TypeNumber:
-		return []any{e.Number}
+		return append(args, e.Number)
 	case storage.TypeQuantity:
-		return []any{e.Number, e.System, e.Code, e.Canonical}
+		return append(args, e.Number, e.System, e.Code, e.Canonical)
 	case storage.TypeURI:
-		return []any{e.Exact}
+		return append(args, e.Exact)
 	}
-	return nil
+	return args
 }
 
 // lowMicros and highMicros turn the ends of a closed date range into
@@ -144,78 +156,81 @@ func highMicros(t time.Time) int64 {
 	return t.UnixMicro()
 }
 
-// maxRowsPerInsert bounds the rows of one multi-row INSERT, to stay far
-// below SQLite's limit on bound parameters per statement.
-const maxRowsPerInsert = 64
-
-// replaceIndex removes the index entries of the resource rid and, unless
-// the write is a deletion, inserts w.Index in their place.
-func (s *Store) replaceIndex(ctx context.Context, tx *sql.Tx, rid int64, w storage.Write, pending map[paramKey]int64) error {
-	// A first version has no entries to remove, and a version after a
-	// deletion had its entries removed by the deletion.
-	if w.VersionID > 1 {
-		for _, table := range indexTables {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE rid = ?`, rid); err != nil {
-				return fmt.Errorf("sqlite: write %s/%s: remove entries of %s: %w", w.Type, w.ID, table, err)
-			}
+// removeEntries deletes every index entry of the resource rid.
+func removeEntries(ctx context.Context, tx *writeTx, rid int64) error {
+	for i, stmt := range tx.stmts.deleteEntries {
+		if _, err := tx.stmt(ctx, stmt).ExecContext(ctx, rid); err != nil {
+			return fmt.Errorf("remove entries of %s: %w", entryTables[i].name, err)
 		}
 	}
-	if w.Op == storage.OpDelete {
-		return nil
-	}
+	return nil
+}
 
+// entryRow is one index entry ready to insert, with its position n in
+// the write's list and its parameter's pid.
+type entryRow struct {
+	n     int
+	pid   int64
+	entry *storage.IndexEntry
+}
+
+// insertEntries inserts w.Index, plus the backend's own _lastUpdated
+// entry, as the index entries of the resource rid, which has none yet.
+func (s *Store) insertEntries(ctx context.Context, tx *writeTx, rid int64, w storage.Write, lastUpdated time.Time) error {
 	// The backend matches _id on resources.id and indexes _lastUpdated
 	// itself from the stored time, so entries for them are replaced.
-	lastUpdated := w.LastUpdated.UTC().Truncate(time.Millisecond)
-	entries := append([]storage.IndexEntry{{Param: paramLastUpdated, Type: storage.TypeDate, Low: lastUpdated, High: lastUpdated}}, w.Index...)
+	own := storage.IndexEntry{Param: paramLastUpdated, Type: storage.TypeDate, Low: lastUpdated, High: lastUpdated}
 
-	rows := map[storage.ParamType][][]any{}
-	for n, e := range entries {
+	var byTable [len(entryTables)][]entryRow
+	add := func(n int, e *storage.IndexEntry) error {
+		table, _ := tableIndex(e.Type)
+		pid, err := s.paramID(ctx, tx, paramKey{w.Type, e.Param})
+		if err != nil {
+			return err
+		}
+		byTable[table] = append(byTable[table], entryRow{n: n, pid: pid, entry: e})
+		return nil
+	}
+	if err := add(0, &own); err != nil {
+		return err
+	}
+	for i := range w.Index {
+		e := &w.Index[i]
 		switch {
-		case n > 0 && (e.Param == paramID || e.Param == paramLastUpdated):
+		case e.Param == paramID || e.Param == paramLastUpdated:
 			continue
 		case e.Type == storage.TypeSpecial:
 			// NOTE: special parameters (near, _text, _content) are not
 			// searchable in this backend, so their entries are dropped.
 			continue
 		}
-		pid, err := s.paramID(ctx, tx, paramKey{w.Type, e.Param}, pending)
-		if err != nil {
+		// n numbers the entries as the list with _lastUpdated in front.
+		if err := add(i+1, e); err != nil {
 			return err
 		}
-		row := append([]any{rid, pid, n, e.Group, e.Component}, entryValues(e)...)
-		rows[e.Type] = append(rows[e.Type], row)
 	}
 
-	for t, all := range rows {
-		table, _ := tableOf(t)
-		columns := append([]string{"rid", "pid", "n", "grp", "comp"}, indexColumns[t]...)
-		for start := 0; start < len(all); start += maxRowsPerInsert {
-			chunk := all[start:min(start+maxRowsPerInsert, len(all))]
-			if err := insertRows(ctx, tx, table, columns, chunk); err != nil {
-				return fmt.Errorf("sqlite: write %s/%s: insert %s entries: %w", w.Type, w.ID, t, err)
+	var args []any
+	for table, rows := range byTable {
+		for len(rows) > 0 {
+			size := 0
+			for size < len(insertSizes)-1 && insertSizes[size] > len(rows) {
+				size++
+			}
+			chunk := rows[:insertSizes[size]]
+			rows = rows[len(chunk):]
+
+			args = args[:0]
+			for _, r := range chunk {
+				args = append(args, rid, r.pid, r.n, r.entry.Group, r.entry.Component)
+				args = appendEntryValues(args, *r.entry)
+			}
+			if _, err := tx.stmt(ctx, tx.stmts.insertEntries[table][size]).ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("insert %s entries: %w", entryTables[table].typ, err)
 			}
 		}
 	}
 	return nil
-}
-
-// insertRows inserts rows into table with one statement, every value a
-// bound parameter.
-func insertRows(ctx context.Context, tx *sql.Tx, table string, columns []string, rows [][]any) error {
-	placeholders := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ") + ")"
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
-	args := make([]any, 0, len(rows)*len(columns))
-	for i, row := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(placeholders)
-		args = append(args, row...)
-	}
-	_, err := tx.ExecContext(ctx, b.String(), args...)
-	return err
 }
 
 // validateIndex rejects entries that no table can hold.

@@ -27,6 +27,8 @@ func TestConnectionPragmas(t *testing.T) {
 		{"writer", s.writer, "foreign_keys", "0"},
 		{"writer", s.writer, "busy_timeout", "5000"},
 		{"writer", s.writer, "query_only", "0"},
+		{"writer", s.writer, "cache_size", "-65536"}, // KiB
+		{"writer", s.writer, "wal_autocheckpoint", "4000"},
 		{"writer", s.writer, "user_version", "4"},
 		{"reader", s.reader, "journal_mode", "wal"},
 		{"reader", s.reader, "synchronous", "2"},

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -12,12 +11,23 @@ import (
 // errTxDone is returned by a storage.Tx used after its Transaction ended.
 var errTxDone = errors.New("sqlite: transaction has already ended")
 
+// errTxAborted is returned by a storage.Tx after one of its writes failed
+// halfway.
+var errTxAborted = errors.New("sqlite: transaction aborted by a write that failed after changing it")
+
 // Transaction runs fn in one write transaction on the write connection,
 // begun with BEGIN IMMEDIATE, so it holds the database's write lock from
 // the start and never fails halfway on a lock upgrade. fn's reads and
 // searches see its own writes. The transaction commits when fn returns nil
 // and rolls back otherwise, or when fn panics; the error fn returns is
 // returned as it is.
+//
+// A tx.Write that fails a check (a version conflict, say) leaves the
+// transaction as it was, and fn may go on. A tx.Write that fails after it
+// has begun to change the database (an I/O error, a full disk, a canceled
+// context) aborts the transaction, and so does an interrupted tx.Search.
+// Every later call on tx then fails, and Transaction rolls back and
+// returns an error even if fn returns nil.
 //
 // Transactions, plain Writes and the first pages of paged searches share
 // the one write connection, so they run one at a time. fn must not call
@@ -28,7 +38,7 @@ func (s *Store) Transaction(ctx context.Context, fn func(tx storage.Tx) error) e
 	if err != nil {
 		return fmt.Errorf("sqlite: transaction: begin: %w", err)
 	}
-	view := &txView{store: s, tx: sqlTx, pending: map[paramKey]int64{}}
+	view := &txView{store: s, tx: newWriteTx(sqlTx, s.stmts)}
 	defer func() {
 		view.done = true
 		sqlTx.Rollback()
@@ -38,78 +48,87 @@ func (s *Store) Transaction(ctx context.Context, fn func(tx storage.Tx) error) e
 		return err
 	}
 	view.done = true
+	if view.aborted != nil {
+		return fmt.Errorf("%w: %w", errTxAborted, view.aborted)
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: transaction: commit: %w", err)
 	}
-	s.params.publish(view.pending)
+	s.params.publish(view.tx.pending)
 	return nil
 }
 
 // txView is the storage.Tx of one Transaction. It is not safe for
 // concurrent use, as the transaction is one connection.
 type txView struct {
-	store   *Store
-	tx      *sql.Tx
-	pending map[paramKey]int64
-	done    bool
+	store *Store
+	tx    *writeTx
+	done  bool
+
+	// aborted is the error of a write that failed after changing the
+	// database. SQLite may have rolled back the whole transaction then,
+	// and the connection would run later statements outside of it, each
+	// committed on its own, so nothing more may run.
+	aborted error
+}
+
+// usable returns why the transaction takes no more calls, or nil.
+func (v *txView) usable() error {
+	if v.done {
+		return errTxDone
+	}
+	if v.aborted != nil {
+		return fmt.Errorf("%w: %w", errTxAborted, v.aborted)
+	}
+	return nil
 }
 
 // Write stores one version inside the transaction. A write that fails
-// leaves nothing behind in the transaction, so fn may go on after, say, a
-// version conflict.
+// before it changes anything, such as on a version conflict, leaves the
+// transaction as it was. Transaction describes a write that fails later.
 func (v *txView) Write(ctx context.Context, w storage.Write) (storage.Resource, error) {
-	if v.done {
-		return storage.Resource{}, errTxDone
+	if err := v.usable(); err != nil {
+		return storage.Resource{}, err
 	}
 	if err := validateWrite(w); err != nil {
 		return storage.Resource{}, err
 	}
 
-	if _, err := v.tx.ExecContext(ctx, `SAVEPOINT tx_write`); err != nil {
-		return storage.Resource{}, fmt.Errorf("sqlite: write %s/%s: savepoint: %w", w.Type, w.ID, err)
-	}
-	stored, err := v.store.writeInTx(ctx, v.tx, w, v.pending)
-	if err != nil {
-		// The parameter numbers of the failed write are rolled back too.
-		// Numbers pending from earlier writes stay: ROLLBACK TO keeps
-		// them, and a pid is published only after the commit.
-		if _, rerr := v.tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO tx_write`); rerr != nil {
-			return storage.Resource{}, errors.Join(err, fmt.Errorf("sqlite: write %s/%s: roll back to savepoint: %w", w.Type, w.ID, rerr))
-		}
-		for k, id := range v.pending {
-			if !v.pidExists(ctx, id) {
-				delete(v.pending, k)
-			}
-		}
-	}
-	if _, rerr := v.tx.ExecContext(context.WithoutCancel(ctx), `RELEASE tx_write`); rerr != nil {
-		return storage.Resource{}, errors.Join(err, fmt.Errorf("sqlite: write %s/%s: release savepoint: %w", w.Type, w.ID, rerr))
+	stored, changed, err := v.store.writeInTx(ctx, v.tx, w)
+	if err != nil && changed {
+		v.aborted = err
 	}
 	return stored, err
-}
-
-// pidExists reports whether search_params still has id in the transaction.
-func (v *txView) pidExists(ctx context.Context, id int64) bool {
-	var one int
-	err := v.tx.QueryRowContext(context.WithoutCancel(ctx), `SELECT 1 FROM search_params WHERE pid = ?`, id).Scan(&one)
-	return err == nil
 }
 
 // Read returns the current version, including the transaction's own
 // writes.
 func (v *txView) Read(ctx context.Context, resourceType, id string) (storage.Resource, error) {
-	if v.done {
-		return storage.Resource{}, errTxDone
+	if err := v.usable(); err != nil {
+		return storage.Resource{}, err
 	}
 	return readCurrent(ctx, v.tx, resourceType, id)
 }
 
 // Search runs q over the transaction's view. A paged search stores its
 // snapshot in the transaction, so its cursors work after a commit and
-// are invalid after a rollback.
+// are invalid after a rollback. A search that is interrupted, by its
+// timeout or by ctx, aborts the transaction as a write failing halfway
+// does: SQLite rolls back the whole transaction when it interrupts the
+// snapshot's INSERT.
 func (v *txView) Search(ctx context.Context, q storage.Query) (storage.SearchPage, error) {
-	if v.done {
-		return storage.SearchPage{}, errTxDone
+	if err := v.usable(); err != nil {
+		return storage.SearchPage{}, err
 	}
-	return v.store.searchInTx(ctx, v.tx, q)
+	// A plan over the cost limits fails here, before any statement runs,
+	// so the only ErrTooCostly left below is the timeout's.
+	if err := v.store.checkQuery(q); err != nil {
+		return storage.SearchPage{}, err
+	}
+
+	page, err := v.store.searchInTx(ctx, v.tx.Tx, q)
+	if err != nil && (errors.Is(err, storage.ErrTooCostly) || ctx.Err() != nil) {
+		v.aborted = err
+	}
+	return page, err
 }

@@ -11,35 +11,41 @@ import (
 )
 
 // Write stores a new version in one transaction: the optimistic check, the
-// history row, the current row, and the end of the previous version's
-// validity. It returns once the commit is synced to disk.
+// history row, the current row, the end of the previous version's
+// validity and the index entries. It returns once the commit is synced to
+// disk.
 func (s *Store) Write(ctx context.Context, w storage.Write) (storage.Resource, error) {
 	if err := validateWrite(w); err != nil {
 		return storage.Resource{}, err
 	}
 
-	tx, err := s.writer.BeginTx(ctx, nil)
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return storage.Resource{}, fmt.Errorf("sqlite: write %s/%s: begin: %w", w.Type, w.ID, err)
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
 
-	pending := map[paramKey]int64{}
-	stored, err := s.writeInTx(ctx, tx, w, pending)
+	tx := newWriteTx(sqlTx, s.stmts)
+	stored, _, err := s.writeInTx(ctx, tx, w)
 	if err != nil {
 		return storage.Resource{}, err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return storage.Resource{}, fmt.Errorf("sqlite: write %s/%s version %d: commit: %w", w.Type, w.ID, w.VersionID, err)
 	}
-	s.params.publish(pending)
+	s.params.publish(tx.pending)
 	return stored, nil
 }
 
-// writeInTx stores a validated write inside tx: the optimistic check, the
-// version and its index entries. New parameter numbers go to pending.
-func (s *Store) writeInTx(ctx context.Context, tx *sql.Tx, w storage.Write, pending map[paramKey]int64) (storage.Resource, error) {
-	stored := storage.Resource{
+// writeInTx stores a validated write inside tx. It checks everything that
+// can reject the write before it changes anything, so a write that fails
+// with changed == false has left tx as it was. A failure after the first
+// change (an I/O error, a full disk, an interrupted statement) returns
+// changed == true, and the caller must roll tx back: SQLite may already
+// have rolled back the whole transaction by then, and the statements do
+// not undo their own partial work (see OR FAIL in statements.go).
+func (s *Store) writeInTx(ctx context.Context, tx *writeTx, w storage.Write) (stored storage.Resource, changed bool, err error) {
+	stored = storage.Resource{
 		Type:        w.Type,
 		ID:          w.ID,
 		VersionID:   w.VersionID,
@@ -48,17 +54,18 @@ func (s *Store) writeInTx(ctx context.Context, tx *sql.Tx, w storage.Write, pend
 		Deleted:     w.Op == storage.OpDelete,
 		JSON:        w.JSON,
 	}
-	if err := checkCurrent(ctx, tx, w, stored.LastUpdated); err != nil {
-		return storage.Resource{}, err
-	}
-	rid, err := insertVersion(ctx, tx, stored)
+	current, err := readCurrentRow(ctx, tx, w)
 	if err != nil {
-		return storage.Resource{}, err
+		return storage.Resource{}, false, err
 	}
-	if err := s.replaceIndex(ctx, tx, rid, w, pending); err != nil {
-		return storage.Resource{}, err
+	if err := checkCurrent(w, current, stored.LastUpdated); err != nil {
+		return storage.Resource{}, false, err
 	}
-	return stored, nil
+
+	if err := s.storeVersion(ctx, tx, w, stored, current); err != nil {
+		return storage.Resource{}, true, fmt.Errorf("sqlite: write %s/%s version %d: %w", w.Type, w.ID, w.VersionID, err)
+	}
+	return stored, true, nil
 }
 
 func validateWrite(w storage.Write) error {
@@ -91,75 +98,95 @@ func validateWrite(w storage.Write) error {
 	return validateIndex(w)
 }
 
-// checkCurrent compares the current version with what the write expects.
-func checkCurrent(ctx context.Context, tx *sql.Tx, w storage.Write, lastUpdated time.Time) error {
-	var currentVersion, currentMillis int64
-	err := tx.QueryRowContext(ctx,
-		`SELECT version, last_updated FROM resources WHERE type = ? AND id = ?`,
-		w.Type, w.ID).Scan(&currentVersion, &currentMillis)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: write %s/%s: read current version: %w", w.Type, w.ID, err)
-	}
+// currentRow is the resources row of the resource a write names. A
+// missing row has version 0.
+type currentRow struct {
+	rid     int64
+	version int64
+	millis  int64 // last_updated
+	op      storage.Operation
+	seq     int64
+}
 
-	if w.ExpectVersion != storage.AnyVersion && w.ExpectVersion != currentVersion {
-		return fmt.Errorf("sqlite: write %s/%s: expected version %d, current version is %d: %w",
-			w.Type, w.ID, w.ExpectVersion, currentVersion, storage.ErrVersionConflict)
+func readCurrentRow(ctx context.Context, tx *writeTx, w storage.Write) (currentRow, error) {
+	var c currentRow
+	var op string
+	err := tx.stmt(ctx, tx.stmts.current).QueryRowContext(ctx, w.Type, w.ID).Scan(&c.rid, &c.version, &c.millis, &op, &c.seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return currentRow{}, nil
 	}
-	if w.VersionID != currentVersion+1 {
+	if err != nil {
+		return currentRow{}, fmt.Errorf("sqlite: write %s/%s: read current version: %w", w.Type, w.ID, err)
+	}
+	c.op = storage.Operation(op)
+	return c, nil
+}
+
+// checkCurrent compares the current version with what the write expects.
+func checkCurrent(w storage.Write, current currentRow, lastUpdated time.Time) error {
+	if w.ExpectVersion != storage.AnyVersion && w.ExpectVersion != current.version {
+		return fmt.Errorf("sqlite: write %s/%s: expected version %d, current version is %d: %w",
+			w.Type, w.ID, w.ExpectVersion, current.version, storage.ErrVersionConflict)
+	}
+	if w.VersionID != current.version+1 {
 		if w.ExpectVersion == storage.AnyVersion {
 			return fmt.Errorf("sqlite: write %s/%s: new version %d does not follow current version %d: %w",
-				w.Type, w.ID, w.VersionID, currentVersion, storage.ErrVersionConflict)
+				w.Type, w.ID, w.VersionID, current.version, storage.ErrVersionConflict)
 		}
 		return fmt.Errorf("sqlite: write %s/%s: new version %d does not follow current version %d",
-			w.Type, w.ID, w.VersionID, currentVersion)
+			w.Type, w.ID, w.VersionID, current.version)
 	}
-	if currentVersion > 0 && lastUpdated.UnixMilli() < currentMillis {
+	if current.version > 0 && lastUpdated.UnixMilli() < current.millis {
 		return fmt.Errorf("sqlite: write %s/%s version %d: lastUpdated %s precedes version %d's %s",
 			w.Type, w.ID, w.VersionID, lastUpdated.Format(time.RFC3339Nano),
-			currentVersion, time.UnixMilli(currentMillis).UTC().Format(time.RFC3339Nano))
+			current.version, time.UnixMilli(current.millis).UTC().Format(time.RFC3339Nano))
 	}
 	return nil
 }
 
-// insertVersion adds the history row, closes the previous version's
-// validity and replaces the current row. It returns the current row's rid.
-func insertVersion(ctx context.Context, tx *sql.Tx, r storage.Resource) (int64, error) {
+// storeVersion adds the history row of r, closes the previous version's
+// validity, replaces the current row and replaces the index entries.
+// current is the row that checkCurrent accepted.
+func (s *Store) storeVersion(ctx context.Context, tx *writeTx, w storage.Write, r storage.Resource, current currentRow) error {
 	millis := r.LastUpdated.UnixMilli()
 
-	result, err := tx.ExecContext(ctx,
-		`INSERT INTO history (type, id, version, last_updated, op, body) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.Type, r.ID, r.VersionID, millis, string(r.Op), r.JSON)
+	result, err := tx.stmt(ctx, tx.stmts.insertHistory).ExecContext(ctx, r.Type, r.ID, r.VersionID, millis, string(r.Op), r.JSON)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: write %s/%s version %d: insert history: %w", r.Type, r.ID, r.VersionID, err)
+		return fmt.Errorf("insert history: %w", err)
 	}
 	seq, err := result.LastInsertId()
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: write %s/%s version %d: history seq: %w", r.Type, r.ID, r.VersionID, err)
+		return fmt.Errorf("history seq: %w", err)
 	}
 
-	if r.VersionID > 1 {
-		_, err = tx.ExecContext(ctx,
-			`UPDATE history SET ended = ?, next_seq = ? WHERE type = ? AND id = ? AND version = ?`,
-			millis, seq, r.Type, r.ID, r.VersionID-1)
+	// A first version gets a new row and has no entries to remove. A
+	// version after a deletion has none either, because the deletion
+	// removed them.
+	rid := current.rid
+	if current.version == 0 {
+		result, err := tx.stmt(ctx, tx.stmts.insertCurrent).ExecContext(ctx, r.Type, r.ID, r.VersionID, millis, r.Deleted, string(r.Op), seq)
 		if err != nil {
-			return 0, fmt.Errorf("sqlite: write %s/%s version %d: end version %d: %w", r.Type, r.ID, r.VersionID, r.VersionID-1, err)
+			return fmt.Errorf("insert current: %w", err)
+		}
+		if rid, err = result.LastInsertId(); err != nil {
+			return fmt.Errorf("current rid: %w", err)
+		}
+	} else {
+		if _, err := tx.stmt(ctx, tx.stmts.endVersion).ExecContext(ctx, millis, seq, current.seq); err != nil {
+			return fmt.Errorf("end version %d: %w", current.version, err)
+		}
+		if _, err := tx.stmt(ctx, tx.stmts.updateCurrent).ExecContext(ctx, r.VersionID, millis, r.Deleted, string(r.Op), seq, rid); err != nil {
+			return fmt.Errorf("update current: %w", err)
+		}
+		if current.op != storage.OpDelete {
+			if err := removeEntries(ctx, tx, rid); err != nil {
+				return err
+			}
 		}
 	}
 
-	var rid int64
-	err = tx.QueryRowContext(ctx, `
-INSERT INTO resources (type, id, version, last_updated, deleted, op, seq)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (type, id) DO UPDATE SET
-	version = excluded.version,
-	last_updated = excluded.last_updated,
-	deleted = excluded.deleted,
-	op = excluded.op,
-	seq = excluded.seq
-RETURNING rid`,
-		r.Type, r.ID, r.VersionID, millis, r.Deleted, string(r.Op), seq).Scan(&rid)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: write %s/%s version %d: upsert current: %w", r.Type, r.ID, r.VersionID, err)
+	if r.Deleted {
+		return nil
 	}
-	return rid, nil
+	return s.insertEntries(ctx, tx, rid, w, r.LastUpdated)
 }
