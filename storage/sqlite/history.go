@@ -175,6 +175,7 @@ func queryPage(ctx context.Context, tx *sql.Tx, q storage.HistoryQuery, c cursor
 	}
 	args = append(args, q.Count+1)
 
+	// #nosec G202 -- historySource, where and order are SQL that Ward writes; values are bound in args
 	rs, err := tx.QueryContext(ctx,
 		`SELECT type, id, version, last_updated, op, body, seq FROM `+historySource(q)+` WHERE `+where+
 			` ORDER BY `+order+` LIMIT ?`, args...)

@@ -145,20 +145,20 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	// The schema must exist before a reader looks at it, and the first
 	// connection also switches the file to WAL mode.
 	if err := migrate(ctx, writer); err != nil {
-		writer.Close()
+		_ = writer.Close() // the migration error is the one to report
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
 
 	stmts, err := prepareWriteStatements(ctx, writer)
 	if err != nil {
-		writer.Close()
+		_ = writer.Close() // the prepare error is the one to report
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 
 	reader, err := sql.Open("sqlite", dataSourceName(path, cfg, true))
 	if err != nil {
-		stmts.close()
-		writer.Close()
+		_ = stmts.close() // the open error is the one to report
+		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
 	reader.SetMaxOpenConns(cfg.readConnections)
@@ -175,7 +175,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		stmts:       stmts,
 	}
 	if err := s.Ping(ctx); err != nil {
-		s.Close()
+		_ = s.Close() // the ping error is the one to report
 		return nil, err
 	}
 	return s, nil

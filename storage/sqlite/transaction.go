@@ -41,7 +41,9 @@ func (s *Store) Transaction(ctx context.Context, fn func(tx storage.Tx) error) e
 	view := &txView{store: s, tx: newWriteTx(sqlTx, s.stmts)}
 	defer func() {
 		view.done = true
-		sqlTx.Rollback()
+		// After a commit Rollback returns sql.ErrTxDone; either way there
+		// is nothing left to undo.
+		_ = sqlTx.Rollback()
 	}()
 
 	if err := fn(view); err != nil {
