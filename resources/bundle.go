@@ -2,9 +2,7 @@ package resources
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -35,7 +33,7 @@ func (a *API) bundle(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := readBody(c)
+	body, err := readBody(c.Request)
 	if err != nil {
 		return err
 	}
@@ -64,20 +62,6 @@ func (a *API) bundle(c *gin.Context) error {
 	}
 	a.writeJSON(c, http.StatusOK, f, response)
 	return nil
-}
-
-// readBody reads a request body within the limit that limitBody set.
-func readBody(c *gin.Context) ([]byte, error) {
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, newAPIError(http.StatusRequestEntityTooLarge, "too-costly", nil,
-				"the request body exceeds the limit of %d bytes", tooLarge.Limit)
-		}
-		return nil, badRequest("reading the request body failed: %v", err)
-	}
-	return body, nil
 }
 
 // bundleRequest is a parsed batch or transaction Bundle.

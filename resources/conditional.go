@@ -315,7 +315,7 @@ func (a *API) conditionalPatch(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := readBody(c)
+	body, err := readBody(c.Request)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package resources
 import (
 	"context"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"time"
@@ -36,14 +35,9 @@ func (a *API) patch(c *gin.Context) error {
 		return err
 	}
 
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c.Request)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return newAPIError(http.StatusRequestEntityTooLarge, "too-costly", nil,
-				"the request body exceeds the limit of %d bytes", tooLarge.Limit)
-		}
-		return badRequest("reading the request body failed: %v", err)
+		return err
 	}
 	if err := fhir.CheckJSON(body, a.cfg.Limits); err != nil {
 		return err
@@ -88,8 +82,8 @@ func (a *API) patchResource(ctx context.Context, tx storage.Tx, resourceType, id
 	case err != nil:
 		return writeResult{}, err
 	}
-	if ifMatch != 0 && ifMatch != current.VersionID {
-		return writeResult{}, preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+	if err := checkIfMatch(ifMatch, current.VersionID, resourceType, id); err != nil {
+		return writeResult{}, err
 	}
 
 	// Copy and add operations can grow a document exponentially from a

@@ -3,7 +3,6 @@ package resources
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -101,14 +100,9 @@ func searchParams(r *http.Request) (url.Values, error) {
 	if r.Method != http.MethodPost {
 		return params, nil
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, newAPIError(http.StatusRequestEntityTooLarge, "too-costly", nil,
-				"the request body exceeds the limit of %d bytes", tooLarge.Limit)
-		}
-		return nil, badRequest("reading the request body failed: %v", err)
+		return nil, err
 	}
 	if len(body) == 0 {
 		return params, nil

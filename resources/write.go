@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -142,11 +141,8 @@ func (a *API) updateResource(ctx context.Context, tx storage.Tx, resourceType, i
 	if err != nil {
 		return writeResult{}, err
 	}
-	if ifMatch != 0 && ifMatch != current.VersionID {
-		if current.VersionID == 0 {
-			return writeResult{}, preconditionFailed("If-Match names version %d but %s/%s does not exist", ifMatch, resourceType, id)
-		}
-		return writeResult{}, preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+	if err := checkIfMatch(ifMatch, current.VersionID, resourceType, id); err != nil {
+		return writeResult{}, err
 	}
 
 	w := storage.Write{
@@ -206,15 +202,15 @@ func (a *API) deleteResource(ctx context.Context, tx storage.Tx, resourceType, i
 	case errors.Is(err, storage.ErrNotFound):
 		return writeResult{}, notFound("%s/%s is not known, so there is nothing to delete", resourceType, id)
 	case errors.Is(err, storage.ErrGone):
-		if ifMatch != 0 && ifMatch != current.VersionID {
-			return writeResult{}, preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+		if err := checkIfMatch(ifMatch, current.VersionID, resourceType, id); err != nil {
+			return writeResult{}, err
 		}
 		return deletedResult(current, fmt.Sprintf("%s/%s was already deleted", resourceType, id)), nil
 	case err != nil:
 		return writeResult{}, err
 	}
-	if ifMatch != 0 && ifMatch != current.VersionID {
-		return writeResult{}, preconditionFailed("If-Match names version %d but the current version of %s/%s is %d", ifMatch, resourceType, id, current.VersionID)
+	if err := checkIfMatch(ifMatch, current.VersionID, resourceType, id); err != nil {
+		return writeResult{}, err
 	}
 
 	saved, err := tx.Write(ctx, storage.Write{
@@ -252,14 +248,9 @@ func (a *API) sendDeleted(c *gin.Context, result writeResult) error {
 // parseBody reads and validates a request body that must hold a resource
 // of resourceType.
 func (a *API) parseBody(c *gin.Context, resourceType string) (*fhir.Resource, error) {
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c.Request)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, newAPIError(http.StatusRequestEntityTooLarge, "too-costly", nil,
-				"the request body exceeds the limit of %d bytes", tooLarge.Limit)
-		}
-		return nil, badRequest("reading the request body failed: %v", err)
+		return nil, err
 	}
 
 	res, err := fhir.ParseResource(body, a.cfg.Limits)
