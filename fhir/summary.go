@@ -29,7 +29,7 @@ const (
 //
 // When the copy lacks any element of obj, its meta.tag gains the SUBSETTED
 // code (system http://terminology.hl7.org/CodeSystem/v3-ObservationValue),
-// so that nobody takes it for the whole resource. "count" and other modes
+// so that no reader takes it for the whole resource. "count" and other modes
 // are an error, since they do not apply to one resource.
 func Summary(obj map[string]any, mode string) (map[string]any, error) {
 	resourceType, _ := obj["resourceType"].(string)

@@ -7,7 +7,7 @@ import (
 )
 
 // loadRank sends every member of the given rank and returns when the
-// server has answered for all of them. A producer reads the files in
+// server has responded to all of them. A producer reads the files in
 // order while Options.Concurrency workers send the Bundles; the channel
 // between them holds at most that many Bundles, which bounds memory.
 func (r *run) loadRank(ctx context.Context, fsys fs.FS, sources []source, ranks map[string]Rank, rank Rank) error {

@@ -402,7 +402,7 @@ func (r *run) write(e *entry) error {
 }
 
 // read serves a GET or HEAD entry: a read, a vread or a search. In a
-// transaction it runs after every write, so it sees them.
+// transaction it runs after every write, so it reads their results.
 func (r *run) read(e *entry) error {
 	if e.search {
 		return r.searchEntry(e)
@@ -493,7 +493,7 @@ func (r *run) searchEntry(e *entry) error {
 }
 
 // txSearcher lets search.Runner search through a storage.Tx, so that a
-// search in a transaction sees the transaction's writes.
+// search in a transaction finds the transaction's writes.
 type txSearcher struct {
 	tx storage.Tx
 }

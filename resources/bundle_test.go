@@ -530,7 +530,7 @@ func TestTransactionGetEntries(t *testing.T) {
 		t.Errorf("vread of version 1 returned identifier %v, want M-G1", got)
 	}
 
-	// The search runs after the POST of the same transaction and sees it.
+	// The search runs after the POST of the same transaction and finds it.
 	wantEntryStatus(t, entries[1], "200 OK")
 	searchset := entries[1]["resource"].(map[string]any)
 	if searchset["type"] != "searchset" || len(bundleEntries(t, searchset)) != 1 {

@@ -24,7 +24,7 @@ type outcome struct {
 
 // interact sends one interaction in the given mode. For a Bundle entry,
 // criteria go into request.url and ifNoneExist into request.ifNoneExist;
-// a PATCH body is wrapped in a Binary as R4 asks.
+// a PATCH body is wrapped in a Binary as R4 requires.
 func (s *testServer) interact(mode, method, path, body, ifNoneExist string) outcome {
 	s.t.Helper()
 	if mode == "http" {

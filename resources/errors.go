@@ -9,7 +9,7 @@ import (
 	"github.com/ward-fhir/ward/storage"
 )
 
-// apiError is an error that already knows its HTTP status and the
+// apiError is an error that carries its HTTP status and the
 // OperationOutcome issue a client should see.
 type apiError struct {
 	status int
@@ -60,7 +60,7 @@ func preconditionFailed(format string, args ...any) *apiError {
 }
 
 // toAPIError is the one place that turns an error from parsing, storage or
-// a handler into the status and OperationOutcome a client sees. Errors it
+// a handler into the status and OperationOutcome a client receives. Errors it
 // does not recognise become 500 with no internal detail; the caller logs
 // them.
 func toAPIError(err error) (*apiError, bool) {

@@ -68,7 +68,7 @@ func (a *API) history(c *gin.Context, q storage.HistoryQuery, path string) error
 	applied.Set("_count", strconv.Itoa(q.Count))
 	countOnly := q.Count == 0
 	if countOnly {
-		// _count=0 asks for the total alone; the store pages by at least one.
+		// _count=0 requests the total alone; the store pages by at least one.
 		q.Count = 1
 	}
 
@@ -154,7 +154,7 @@ func (a *API) historyBundle(page storage.HistoryPage) (map[string]any, error) {
 }
 
 // pageLinks returns the self, next and previous links of a paged Bundle.
-// Only parameters that were applied appear, as the spec asks of self links.
+// Only parameters that were applied appear, as the spec requires of self links.
 func (a *API) pageLinks(path string, applied url.Values, cursor, next, prev string) []any {
 	link := func(relation, cursor string) map[string]any {
 		values := url.Values{}

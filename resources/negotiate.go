@@ -16,14 +16,14 @@ const (
 	mediaJSONPatch = "application/json-patch+json"
 )
 
-// format is what content negotiation decided for one response.
+// format is the outcome of content negotiation for one response.
 type format struct {
 	mediaType string // application/fhir+json or application/json
 	pretty    bool
 }
 
 // negotiate picks the response media type from _format, which overrides the
-// Accept header as the spec says. It returns an apiError with 406 when the
+// Accept header as the spec requires. It returns an apiError with 406 when the
 // client accepts only formats Ward cannot write (XML, Turtle).
 func negotiate(c *gin.Context) (format, error) {
 	f := format{mediaType: mediaFHIRJSON, pretty: c.Query("_pretty") == "true"}

@@ -43,7 +43,7 @@ func pathTypeAndID(c *gin.Context) (string, string, error) {
 }
 
 // read serves GET [base]/[type]/[id], with If-None-Match and
-// If-Modified-Since answered by 304.
+// If-Modified-Since answered with 304 Not Modified.
 func (a *API) read(c *gin.Context) error {
 	resourceType, id, err := pathTypeAndID(c)
 	if err != nil {
@@ -158,7 +158,7 @@ func subset(c *gin.Context, stored []byte) ([]byte, error) {
 	return fhir.Marshal(obj)
 }
 
-// notModified reports whether a conditional read can be answered with 304:
+// notModified reports whether a conditional read gets 304:
 // If-None-Match names the current version, or, without If-None-Match, the
 // resource has not changed since If-Modified-Since (HTTP compares whole
 // seconds).

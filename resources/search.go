@@ -48,7 +48,7 @@ func (a *API) searchCompartment(c *gin.Context) error {
 	return a.search(c, []string{resourceType}, compartment, "/"+compartmentType+"/"+id+"/"+resourceType)
 }
 
-// search parses, runs and answers one search; path is the search's URL
+// search parses and runs one search and sends its Bundle; path is the search's URL
 // path under the base, for the Bundle's links.
 func (a *API) search(c *gin.Context, types []string, compartment *search.Compartment, path string) error {
 	f, err := negotiate(c)
@@ -130,7 +130,7 @@ func searchError(err error) error {
 	}
 	if errors.Is(err, storage.ErrTooCostly) {
 		// R4 lists 400 for a search that cannot be processed; the issue
-		// type too-costly says why.
+		// type too-costly gives the reason.
 		return newAPIError(http.StatusBadRequest, "too-costly", nil, "%s; narrow the search", err.Error())
 	}
 	return err

@@ -17,7 +17,7 @@ import (
 
 // create serves POST [base]/[type], and conditional create when the
 // request has an If-None-Exist header. The server assigns the id; an id in
-// the body is ignored, as the spec says.
+// the body is ignored, as R4 requires.
 func (a *API) create(c *gin.Context) error {
 	resourceType, err := pathType(c)
 	if err != nil {
@@ -165,7 +165,7 @@ func (a *API) updateResource(ctx context.Context, tx storage.Tx, resourceType, i
 }
 
 // maxUpdateAttempts bounds the retries of an update without If-Match, so
-// that a resource under constant contention still gets an answer.
+// that a resource under constant contention still gets a response.
 const maxUpdateAttempts = 5
 
 // delete serves DELETE [base]/[type]/[id]. Deleting a resource that is
@@ -324,7 +324,7 @@ type writeResult struct {
 	version storage.Resource
 
 	// message is the diagnostics of the information issue that Prefer:
-	// return=OperationOutcome asks for.
+	// return=OperationOutcome requests.
 	message string
 }
 
@@ -340,7 +340,8 @@ func (r writeResult) issue() fhir.Issue {
 	return fhir.Issue{Severity: "information", Code: "informational", Diagnostics: r.message}
 }
 
-// sendWritten answers a create, update or patch as Prefer: return= asks.
+// sendWritten sends the response to a create, update or patch in the form
+// that Prefer: return= requests.
 func (a *API) sendWritten(c *gin.Context, f format, result writeResult) error {
 	r := result.version
 	c.Header("Location", a.versionURL(r))

@@ -32,14 +32,14 @@ type Options struct {
 	MaxCount     int
 
 	// Strict rejects unknown and unsupported parameters, as Prefer:
-	// handling=strict asks; otherwise they are ignored and reported in
+	// handling=strict requests; otherwise they are ignored and reported in
 	// Plan.Warnings.
 	Strict bool
 }
 
 // Plan is a parsed search: the storage query and what happens around it.
 type Plan struct {
-	// Query is what the backend runs. Query.Count is at least 1 even when
+	// Query is the storage query the backend runs. Query.Count is at least 1 even when
 	// CountOnly is set, because a backend pages by at least one.
 	Query storage.Query
 

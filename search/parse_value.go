@@ -12,7 +12,7 @@ import (
 
 // splitEscaped splits s at each sep that no backslash escapes. The parts
 // keep their escapes, so that a later split on another separator still
-// sees them; unescape removes them at the end.
+// finds them; unescape removes them at the end.
 func splitEscaped(s string, sep byte) []string {
 	var parts []string
 	start := 0
@@ -193,7 +193,7 @@ func parseNumber(raw string) (storage.Value, error) {
 
 // parseQuantity reads [prefix]number[|system|code]. An empty system
 // (5.4||mg) matches any system. No unit matches any unit and compares the
-// values as written, as the spec asks: 5.4 finds 5.4 mg but not 5400 ug.
+// values as written, as the spec requires: 5.4 finds 5.4 mg but not 5400 ug.
 // A convertible UCUM unit is converted to the canonical unit and compares
 // with the canonical index entries, so 0.25||g finds 250 mg.
 func parseQuantity(raw string) (storage.Value, error) {

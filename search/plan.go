@@ -163,7 +163,7 @@ func (r *Runner) compartmentMembers(ctx context.Context, plan *Plan) (storage.Cl
 			add(m.ID)
 		}
 		if len(seen) > limit || page.NextCursor != "" {
-			return storage.Clause{}, fmt.Errorf("the %s/%s compartment holds more than %d %s resources that several parameters place there: %w", c.Type, c.ID, limit, resourceType, storage.ErrTooCostly)
+			return storage.Clause{}, fmt.Errorf("the %s/%s compartment contains more than %d %s resources that several parameters place there: %w", c.Type, c.ID, limit, resourceType, storage.ErrTooCostly)
 		}
 	}
 	return ids, nil

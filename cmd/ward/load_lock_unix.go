@@ -22,7 +22,7 @@ const sqliteDeadManSwitch = 128
 
 // dataDirInUse reports whether another process has the embedded store in
 // dir open, as a running ward serve does. The store itself takes no lock
-// of its own, so this asks whether any process holds SQLite's read lock
+// of its own, so this checks whether any process holds SQLite's read lock
 // on the -shm file. Connections in this process are not seen.
 func dataDirInUse(dir string) (bool, error) {
 	shm := filepath.Join(dir, sqlite.FileName+"-shm")
